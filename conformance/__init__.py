@@ -1,0 +1,1 @@
+"""emoportraits_conformance: the conformance suite (importable, and a pytest plugin)."""

@@ -1,0 +1,1 @@
+"""pytest plugin entry (``pytest11``) of the conformance suite."""

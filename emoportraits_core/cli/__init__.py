@@ -1,0 +1,71 @@
+"""The ``emoportraits`` command line: parses, validates and calls; no model logic lives here.
+
+Core commands: ``plugins``, ``pipeline show|validate|run``, ``conformance``. Plugins add more
+(``animate``, ``convert``) through the ``emoportraits_add_commands`` hook. A user error prints one
+line ``error: ...`` and exits with status 2; Ctrl-C exits with 130. Set ``EMOPORTRAITS_DEBUG=1``
+to see full tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import EmoportraitsError
+
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = """\
+emoportraits: animate one photo with a driving video (or speech), with the EMOPortraits networks,
+as a plugin-based framework.
+
+Start with:
+  emoportraits plugins                          list the registered components
+  emoportraits animate SOURCE DRIVER -o OUT     animate a photo (see `emoportraits animate -h`)
+  emoportraits pipeline show animate            print the resolved graph of a pipeline
+  emoportraits conformance KIND NAME            check a component against its contract
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+    from ..plugin_manager import get_plugin_manager
+    from . import conformance_cmd, pipeline_cmd, plugins_cmd
+
+    parser = argparse.ArgumentParser(
+        prog="emoportraits", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"emoportraits {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (plugins_cmd, pipeline_cmd, conformance_cmd):
+        module.add_parser(sub)
+    get_plugin_manager().hook.emoportraits_add_commands(subparsers=sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    debug = bool(os.environ.get("EMOPORTRAITS_DEBUG"))
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except EmoportraitsError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `emoportraits plugins | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Shared fixtures: paths to ../shared, the toy out-of-tree plugin, fresh registries."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DATA = SHARED / "data"
+TOY_PLUGIN_DIR = Path(__file__).parent / "toy_plugin"
+
+
+def install_fake_distribution(
+    site: Path, name: str, version: str, entry_points: dict[str, dict[str, str]], source: Path | None = None
+) -> None:
+    """Make ``site`` look like site-packages holding distribution ``name``: a ``.dist-info`` with
+    METADATA and entry_points.txt, so that importlib.metadata discovers its entry points exactly as
+    for a pip-installed package. ``source`` (a package directory) is symlinked beside it."""
+    dist = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = []
+    for group, eps in entry_points.items():
+        lines.append(f"[{group}]")
+        lines += [f"{k} = {v}" for k, v in eps.items()]
+    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    if source is not None:
+        (site / source.name).symlink_to(source, target_is_directory=True)
+
+
+@pytest.fixture
+def toy_site(tmp_path, monkeypatch):
+    """The toy plugin 'installed' as an out-of-tree distribution (on sys.path, discovered through
+    its entry point). Yields the site directory."""
+    site = tmp_path / "site"
+    install_fake_distribution(
+        site,
+        "emoportraits-toy-plugin",
+        "0.1.0",
+        {"emoportraits": {"toy": "emoportraits_toy.plugin"}},
+        source=TOY_PLUGIN_DIR / "emoportraits_toy",
+    )
+    monkeypatch.syspath_prepend(str(site))
+    import importlib
+
+    importlib.invalidate_caches()
+    yield site
+    for mod in [m for m in sys.modules if m.startswith("emoportraits_toy")]:
+        del sys.modules[mod]
+
+
+@pytest.fixture
+def toy_registry(toy_site):
+    """A fresh registry over the installed entry points plus the toy plugin."""
+    from emoportraits_core import build_registry, make_plugin_manager
+
+    return build_registry(make_plugin_manager())
