@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["TOLERANCES", "assert_close", "gradcheck", "tolerance"]
+__all__ = ["INTERPOLATION_SAFETY", "TOLERANCES", "assert_close", "gradcheck", "tolerance"]
 
 #: dtype -> (rtol, atol) for comparing two computations that should agree up to rounding.
 TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
@@ -16,6 +16,13 @@ TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.bfloat16: (2e-2, 2e-2),
     torch.float16: (5e-3, 5e-3),
 }
+
+#: Interpolation allowance of the geometry warp checks, on top of the dtype tolerance. Trilinear
+#: resampling is exact on affine and multilinear fields; on a C^2 field over [-1, 1] sampled on n_i
+#: voxels per axis it errs by at most sum_i (h_i^2 / 8) max|d^2 f / dx_i^2| with h_i = 2 / n_i. The
+#: checks compute that bound for their smooth test volumes, per resampling stage, and allow this
+#: many times it (a margin for the bound's own estimates, e.g. of the Lipschitz constant of a warp).
+INTERPOLATION_SAFETY: float = 2.0
 
 
 def tolerance(dtype: torch.dtype) -> tuple[float, float]:
