@@ -143,10 +143,10 @@ def build_config(cls: type, values: Mapping[str, Any] | None = None, *, where: s
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A plain, TOML/JSON-friendly dict of a config (tuples become lists)."""
+    """A plain dict of a config (nested configs become dicts; JSON writes tuples as lists)."""
     if config is None:
         return {}
-    return attrs.asdict(config, retain_collection_types=False)
+    return attrs.asdict(config)
 
 
 def describe_config(cls: type) -> list[tuple[str, str, Any]]:

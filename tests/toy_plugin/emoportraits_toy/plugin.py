@@ -12,6 +12,8 @@ from .components import (
     ToyWarper,
     ToyWarperConfig,
 )
+from .loss import ToyL1Config, ToyL1Loss
+from .motion import ToyMotionEncoder, ToyMotionEncoderConfig
 
 
 @hookimpl
@@ -22,3 +24,21 @@ def emoportraits_register(registry: Registry) -> None:
         "warper", "toy_warper", ToyWarper, config=ToyWarperConfig, deprecated_names={"toy_rigid": "0.1"}
     )
     registry.register("renderer", "toy_renderer", ToyRenderer, config=ToyRendererConfig)
+    registry.register(
+        "encoder",
+        "toy_motion_encoder",
+        ToyMotionEncoder,
+        config=ToyMotionEncoderConfig,
+        presets={"gentle": {"max_angle": 0.1}},
+    )
+    registry.register("loss", "toy_l1", ToyL1Loss, config=ToyL1Config)
+
+
+@hookimpl(specname="emoportraits_register")
+def register_conformance_toys(registry: Registry) -> None:
+    """A loss and a driver that pass the conformance suite (used by its tests)."""
+    from .feature_loss import ToyFeatureL1Config, ToyFeatureL1Loss
+    from .motion_file import ToyMotionFileConfig, ToyMotionFileDriver
+
+    registry.register("loss", "toy_feature_l1", ToyFeatureL1Loss, config=ToyFeatureL1Config)
+    registry.register("driver", "toy_motion_file", ToyMotionFileDriver, config=ToyMotionFileConfig)
