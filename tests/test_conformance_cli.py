@@ -1,0 +1,187 @@
+"""``emoportraits conformance`` and the pytest plugin, end to end.
+
+Errors that stop before pytest starts run in-process; runs of the suite itself run pytest in a
+subprocess (pytest inside pytest), with the toy plugin discoverable through PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from emoportraits_core import plugin_manager
+from emoportraits_core.cli import main
+
+
+@pytest.fixture
+def toy_default_registry(toy_site, monkeypatch):
+    """The process-wide registry rebuilt with the toy plugin installed (restored afterwards)."""
+    monkeypatch.setattr(plugin_manager, "_default", {})
+    return toy_site
+
+
+def _run(args, site, cwd, timeout=120):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+# -- in-process: listing, help and errors before pytest starts ----------------------------------------
+
+
+def test_list_prints_checks_per_kind_and_geometry(capsys):
+    assert main(["conformance", "--list"]) == 0
+    out = capsys.readouterr().out
+    for text in (
+        "generic",
+        "batch_independence",
+        "warper",
+        "warper_deformation",
+        "driver_one_item_per_frame",
+    ):
+        assert text in out
+    assert "geometry families" in out and "rotation_6d" in out
+
+
+def test_help_explains_and_gives_examples(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["conformance", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "independence" in out and "examples:" in out and "conformance geometry" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["conformance", "warper", "no_such_warper"], "unknown warper 'no_such_warper'"),
+        (["conformance", "no_such_kind", "x"], "unknown kind 'no_such_kind'"),
+        (["conformance", "warper", "toy_warper", "--set", "chanels=8"], "did you mean 'channels'?"),
+        (["conformance", "warper", "toy_warper", "--preset", "huge"], "unknown preset 'huge'"),
+        (["conformance", "geometry", "rotation6d"], "did you mean 'rotation_6d'?"),
+        (["conformance", "warper"], "give the name of the warper"),
+        (["conformance"], "give KIND NAME"),
+    ],
+)
+def test_bad_targets_are_one_line_errors_before_pytest(toy_default_registry, capsys, argv, message):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert "test session starts" not in captured.out
+
+
+# -- real runs, in-process (pytest inside pytest, output not captured by the inner run) -----------------
+
+
+def _cli(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.fixture
+def isolated(toy_default_registry, tmp_path, monkeypatch):
+    """Run the CLI from an empty directory with the toy plugin installed."""
+    monkeypatch.chdir(tmp_path)
+    return toy_default_registry
+
+
+def test_toy_warper_conforms(isolated, capsys):
+    code, out = _cli(["conformance", "warper", "toy_warper", "--max-examples", "1"], capsys)
+    assert code == 0, out
+    assert "conformance[warper:toy_warper]" in out and "passed" in out and "failed" not in out
+
+
+def test_geometry_family_conforms(isolated, capsys):
+    code, out = _cli(["conformance", "geometry", "euler", "-v", "--max-examples", "3"], capsys)
+    assert code == 0, out
+    assert "geometry[euler]::orthonormal PASSED" in out
+
+
+def test_broken_component_fails_naming_the_check(isolated, tmp_path, capsys, monkeypatch):
+    from conftest import install_fake_distribution
+
+    package = tmp_path / "fake_broken_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            from emoportraits_core import hookimpl
+            from emoportraits_conformance.broken_components import register_broken_components
+
+            @hookimpl
+            def emoportraits_register(registry):
+                register_broken_components(registry, {"broken_hidden_buffer"})
+            """
+        )
+    )
+    install_fake_distribution(
+        isolated,
+        "fake-broken-plugin",
+        "0.1",
+        {"emoportraits": {"fake_broken": "fake_broken_plugin"}},
+        package,
+    )
+    monkeypatch.delitem(sys.modules, "fake_broken_plugin", raising=False)  # removed again afterwards
+    argv = ["conformance", "volume", "broken_hidden_buffer", "--max-examples", "1"]
+    code, out = _cli([*argv, "-k", "state_dict or determinism"], capsys)
+    assert code == 1, out
+    assert "FAILED conformance[volume:broken_hidden_buffer]::state_dict_roundtrip" in out
+    assert "state_dict_roundtrip failed: fresh instance after loading vs original" in out
+    assert "1 failed, 1 passed" in out
+
+
+def test_no_check_run_is_a_failure(monkeypatch, capsys):
+    from emoportraits_conformance.runner import EXIT_NO_CHECKS, run_conformance
+
+    seen = []
+    monkeypatch.setattr(pytest, "main", lambda args: seen.append(args) or pytest.ExitCode.NO_TESTS_COLLECTED)
+    assert run_conformance(geometry="euler", keyword="nothing_matches") == EXIT_NO_CHECKS != 0
+    assert "no conformance check ran matching -k 'nothing_matches'" in capsys.readouterr().err
+    (args,) = seen
+    assert "--conformance-geometry=euler" in args and "-c" in args and "no:cacheprovider" in args
+
+
+def test_pytest_plugin_is_cheap_to_load(tmp_path):
+    code, out = _run(
+        ["-c", "import sys, emoportraits_conformance.pytest_plugin; assert 'torch' not in sys.modules"],
+        tmp_path,
+        tmp_path,
+    )
+    assert code == 0, out
+
+
+def test_pytest_plugin_options(toy_site, tmp_path):
+    (tmp_path / "test_mine.py").write_text("def test_mine():\n    pass\n")
+    base = ["-m", "pytest", "-p", "no:cacheprovider", "-q", "test_mine.py"]
+    opts = ["--conformance=renderer:toy_renderer", "--conformance-config=image_size=16"]
+    opts += ["--conformance-max-examples=1", "-k", "test_mine or renderer_image or declared_ports"]
+    code, out = _run([*base, *opts], toy_site, tmp_path)  # next to the project's own tests
+    assert code == 0, out
+    from emoportraits_conformance.contracts import checks_for
+
+    assert f"3 passed, {len(checks_for('renderer')) - 2} deselected" in out, out
+
+
+@pytest.mark.parametrize(
+    ("targets", "pairs", "message"),
+    [
+        (["renderer:toy_rendrer"], [], "did you mean 'toy_renderer'?"),
+        (["renderer"], [], "expects KIND:NAME"),
+        (["renderer:toy_renderer"], ["image_size"], "expects KEY=VALUE"),
+        (["renderer:toy_renderer"], ["image_size=big"], "key 'image_size' expects int, got 'big'"),
+    ],
+)
+def test_pytest_plugin_usage_errors(toy_default_registry, targets, pairs, message):
+    from emoportraits_conformance.pytest_plugin import _component_groups
+
+    with pytest.raises(pytest.UsageError, match=message):
+        _component_groups(None, targets, pairs, None)  # fails before any node is made
