@@ -1,15 +1,34 @@
-"""Registers this package's components with the core registry (the ``emoportraits`` entry point)."""
+"""Registers this package's kinds, components and commands (the ``emoportraits`` entry point).
+
+This module is what the entry point names: the core finds it like any third-party plugin.
+"""
 
 from __future__ import annotations
 
+import argparse
+
 from emoportraits_core import Registry, hookimpl
+
+from . import backbones, drivers, embedders, encoders, renderers, volumes, warpers
 
 
 @hookimpl
 def emoportraits_register_kinds(registry: Registry) -> None:
-    """No new kinds yet."""
+    """Adds the kinds ``backbone`` (image trunks) and ``embedder`` (warp-embedding heads)."""
+    backbones.register_kinds(registry)
+    embedders.register_kinds(registry)
 
 
 @hookimpl
 def emoportraits_register(registry: Registry) -> None:
-    """No components yet."""
+    """Registers the EMOPortraits networks, the backbones and the video driver."""
+    for package in (backbones, encoders, embedders, warpers, volumes, renderers, drivers):
+        package.register(registry)
+
+
+@hookimpl
+def emoportraits_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Adds ``emoportraits convert``."""
+    from .convert import cli as convert_cli
+
+    convert_cli.add_parser(subparsers)

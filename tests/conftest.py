@@ -58,3 +58,56 @@ def toy_registry(toy_site):
     from emoportraits_core import build_registry, make_plugin_manager
 
     return build_registry(make_plugin_manager())
+
+
+# ---- parity with the official networks (../shared/official/parity) ------------------------------
+
+PARITY_DIR = SHARED / "official" / "parity"
+PARITY_REFERENCE = PARITY_DIR / "reference_seed0.safetensors"
+
+
+@pytest.fixture(scope="session")
+def parity_weights(tmp_path_factory) -> Path:
+    """Directory with ``328_model.pth`` and ``head_pose_regressor.pth`` in the released layout,
+    written once per test session by the shared recipe (~15 s, ~690 MB). Set
+    ``EMOPORTRAITS_PARITY_WEIGHTS=DIR`` to reuse a directory made earlier with
+    ``python ../shared/official/parity/make_weights.py --seed 0 --out DIR``."""
+    import os
+    import subprocess
+
+    reuse = os.environ.get("EMOPORTRAITS_PARITY_WEIGHTS")
+    if reuse and (Path(reuse) / "328_model.pth").is_file():
+        return Path(reuse)
+    out = tmp_path_factory.mktemp("parity_weights")
+    subprocess.run(
+        [sys.executable, str(PARITY_DIR / "make_weights.py"), "--seed", "0", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def parity_reference() -> dict:
+    """The official intermediates (see ../shared/official/parity/README.md section 3)."""
+    from safetensors.torch import load_file
+
+    return load_file(str(PARITY_REFERENCE))
+
+
+@pytest.fixture(scope="session")
+def official_state(parity_weights) -> dict:
+    """The recipe's main checkpoint with spectral norm and weight standardisation resolved."""
+    import torch
+
+    from emoportraits_plugins.convert.reparam import resolve_reparametrizations
+
+    raw = torch.load(parity_weights / "328_model.pth", map_location="cpu", weights_only=True)
+    return resolve_reparametrizations(raw, where="328_model.pth")
+
+
+@pytest.fixture(scope="session")
+def official_head_pose(parity_weights) -> dict:
+    import torch
+
+    return torch.load(parity_weights / "head_pose_regressor.pth", map_location="cpu", weights_only=True)

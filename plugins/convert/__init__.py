@@ -1,0 +1,1 @@
+"""Conversion of the released EMOPortraits checkpoint (key map, re-parametrisations, writer)."""
