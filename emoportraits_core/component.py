@@ -33,6 +33,10 @@ class Component(nn.Module):
     kind: ClassVar[str] = ""
     inputs: ClassVar[Mapping[str, str]] = {}
     outputs: ClassVar[Mapping[str, str]] = {}
+    #: Run in float32 even under autocast (the pipeline runner disables autocast around it and casts
+    #: its floating inputs to float32). For cheap networks whose compact outputs (codes, poses)
+    #: steer everything after them and lose too much in bfloat16.
+    full_precision: ClassVar[bool] = False
 
     def __init__(self, config: Any = None) -> None:
         super().__init__()

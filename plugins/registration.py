@@ -28,7 +28,9 @@ def emoportraits_register(registry: Registry) -> None:
 
 @hookimpl
 def emoportraits_add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Adds ``emoportraits convert``."""
+    """Adds ``emoportraits animate`` and ``emoportraits convert``."""
+    from .animate import cli as animate_cli
     from .convert import cli as convert_cli
 
+    animate_cli.add_parser(subparsers)
     convert_cli.add_parser(subparsers)

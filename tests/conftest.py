@@ -111,3 +111,24 @@ def official_head_pose(parity_weights) -> dict:
     import torch
 
     return torch.load(parity_weights / "head_pose_regressor.pth", map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="session")
+def converted_checkpoint(parity_weights, tmp_path_factory) -> Path:
+    """The recipe weights converted by the real command line: ``emoportraits convert``."""
+    from emoportraits_core.cli import main
+
+    out = tmp_path_factory.mktemp("converted") / "model.safetensors"
+    code = main(
+        [
+            "convert",
+            str(parity_weights / "328_model.pth"),
+            "--head-pose",
+            str(parity_weights / "head_pose_regressor.pth"),
+            "-o",
+            str(out),
+            "-q",
+        ]
+    )
+    assert code == 0 and out.is_file()
+    return out

@@ -201,7 +201,7 @@ class PipelineRunner:
         for key in self.resolved.nodes_in_stage(stage):
             node = self.resolved.nodes[key]
             kwargs = {port: _broadcast(values[wire], batch) for port, wire in node.inputs.items()}
-            result = self.components[node.component].run(**kwargs)
+            result = self._call(self.components[node.component], kwargs)
             missing = [p for p in node.outputs if p not in result]
             if missing:
                 raise RuntimeError(
@@ -210,6 +210,14 @@ class PipelineRunner:
                 )
             for port in node.outputs:
                 values[Wire(key, port)] = result[port]
+
+    def _call(self, component: nn.Module, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``component.run(**kwargs)``, in float32 if it asks for full precision under autocast."""
+        device_type = self.device.type
+        if getattr(component, "full_precision", False) and torch.is_autocast_enabled(device_type):
+            with torch.autocast(device_type, enabled=False):
+                return component.run(**{k: _move(v, self.device, torch.float32) for k, v in kwargs.items()})
+        return component.run(**kwargs)
 
 
 def _broadcast(value: Any, batch: int | None) -> Any:

@@ -22,7 +22,7 @@ from emoportraits_core.config import config_to_dict
 from emoportraits_core.errors import CheckpointError
 from emoportraits_core.registry import Registry
 
-from .keymap import KeyRule, apply_rules
+from .keymap import KeyRule, apply_rules, is_ignored
 from .official import read_state_dict
 from .release import RELEASE_COMPONENTS
 from .reparam import resolve_reparametrizations
@@ -113,7 +113,10 @@ def convert(
     main = read_state_dict(released, what="the released EMOPortraits model file (e.g. 328_model.pth)")
     log(f"reading {head_pose}")
     hpr = read_state_dict(head_pose, what="the head-pose regressor file (head_pose_regressor.pth)")
-    main = resolve_reparametrizations(main, where=str(released))
+    ignored = [k for k in main if is_ignored(k)]
+    main = resolve_reparametrizations(
+        {k: v for k, v in main.items() if k not in ignored}, where=str(released)
+    )
     rules = all_rules()
     main_map = apply_rules(main, rules, source="main", where=str(released))
     hpr_map = apply_rules(hpr, rules, source="head_pose", where=str(head_pose))
@@ -131,12 +134,12 @@ def convert(
         output,
         tensors,
         release_components(registry),
-        {"converted_from": f"{released.name} + {head_pose.name}", "ignored_keys": ",".join(main_map.ignored)},
+        {"converted_from": f"{released.name} + {head_pose.name}", "ignored_keys": ",".join(ignored)},
     )
     return ConversionReport(
         Path(output),
         len(tensors),
         sum(t.numel() for t in tensors.values()),
-        main_map.ignored,
+        ignored,
         sorted(main_map.derived),
     )

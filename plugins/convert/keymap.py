@@ -30,6 +30,7 @@ __all__ = [
     "KeyRule",
     "MappedState",
     "apply_rules",
+    "is_ignored",
     "resblock_rules",
 ]
 
@@ -108,7 +109,7 @@ def apply_rules(
     derived: dict[str, Tensor] = {}
     unmatched: list[str] = []
     for key, value in state.items():
-        if source == "main" and _any_match(IGNORED, key):
+        if source == "main" and is_ignored(key):
             ignored.append(key)
             continue
         if source == "main" and _any_match(DERIVED, key):
@@ -122,6 +123,11 @@ def apply_rules(
             raise CheckpointError(f"{where}: keys '{origin[ours]}' and '{key}' both map to '{ours}'")
         out[ours], origin[ours] = value, key
     return MappedState(out, ignored, derived, unmatched)
+
+
+def is_ignored(key: str) -> bool:
+    """Whether an official main-checkpoint key is training-only (see :data:`IGNORED`)."""
+    return _any_match(IGNORED, key)
 
 
 def _any_match(patterns: Iterable[str], key: str) -> bool:
