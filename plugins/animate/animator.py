@@ -202,6 +202,11 @@ class Animator:
             self.source, self._source_key = source, key
         return self.source
 
+    def reset_source(self) -> None:
+        """Forget the encoded source (the next :meth:`set_source` encodes again)."""
+        self.source, self._source_key = None, None
+        self.runner.reset()
+
     # -- frames ------------------------------------------------------------------------------------------------
     def animate_frames(self, driver: Tensor) -> Tensor:
         """``driver (B, 3, 512, 512)`` crops in [0, 1] -> animated crops ``(B, 3, 512, 512)`` in [0, 1] (float32)."""
