@@ -211,6 +211,7 @@ def main() -> int:
     ap.add_argument("--dtypes", default="float32,bfloat16")
     ap.add_argument("--naive-frames", type=int, default=2, help="frames of the naive baseline (0: skip)")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the per-frame networks")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
 
@@ -222,7 +223,7 @@ def main() -> int:
         for dtype in args.dtypes.split(","):
             animator = Animator.load(
                 args.checkpoint, random_weights=args.checkpoint is None, pipeline=args.pipeline,
-                device=args.device, dtype=dtype,
+                device=args.device, dtype=dtype, compile=args.compile,
             )  # fmt: skip
             device = animator.device
             results["machine"] = machine(device)

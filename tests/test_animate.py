@@ -203,3 +203,19 @@ def test_release_size_random_weights_on_a_few_frames(tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     info = probe_video(out)
     assert (info.width, info.height, info.num_frames) == (512, 512, 2) and info.has_audio
+
+
+@pytest.mark.slow
+def test_compiled_networks_give_the_eager_result(tmp_path):
+    """--compile (torch.compile of the per-frame components, last batch padded) changes speed only."""
+    clip = tmp_path / "clip.mp4"
+    _cut(TALKING, clip, frames=3)
+    eager = Animator.load(random_weights=True, pipeline=TINY, seed=1)
+    compiled = Animator.load(random_weights=True, pipeline=TINY, seed=1, compile=True)
+    assert compiled.compiled
+    crops = next(iter(eager.driver.stream(clip, 3)))["driver"]
+    eager.set_source(WOMAN)
+    compiled.set_source(WOMAN)
+    want = eager.animate_frames(crops)
+    got = compiled.animate_frames(crops[:2], pad_to=3)
+    torch.testing.assert_close(got, want[:2], rtol=1e-4, atol=1e-4)

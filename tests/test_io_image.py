@@ -169,3 +169,15 @@ def test_io_package_exports_lazily():
         assert getattr(io, name) is not None
     with pytest.raises(AttributeError):
         io.no_such_name  # noqa: B018
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through a 0600 temporary file; the result has a normal new file's mode."""
+    import os
+    import stat
+
+    out = tmp_path / "img.png"
+    write_image(out, torch.rand(3, 8, 8))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~mask

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{kind.name}  ({kind.description}; {len(entries)} registered)")
         for e in entries:
             provider = e.distribution or e.plugin or "?"
-            print(f"  {e.name:<34} {e.description}  [{provider}]")
+            print(f"  {e.name:<34} {e.description.replace('``', '')}  [{provider}]")
             if args.verbose:
                 if e.presets:
                     print(f"      presets: {', '.join(sorted(e.presets))}")

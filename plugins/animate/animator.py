@@ -39,7 +39,7 @@ from emoportraits_core.registry import Registry
 from ..face.source import SourceImage, prepare_source
 from .compose import compose_frames
 from .prefetch import BackgroundConsumer, prefetch
-from .speed import configure_precision
+from .speed import compile_stream_components, configure_precision
 
 __all__ = ["AnimateReport", "Animator", "resolve_device"]
 
@@ -136,6 +136,7 @@ class Animator:
     ) -> None:
         _check_contract(runner)
         configure_precision(runner.components.values(), runner.device, dtype)
+        self.compiled = compile_stream_components(runner) if compile else []
         self.runner, self.driver = runner, driver
         self.device, self.dtype = runner.device, dtype
         self.random_weights = random_weights
@@ -156,6 +157,7 @@ class Animator:
         crop: bool = True,
         seed: int = 0,
         driver: str = "video",
+        compile: bool = False,
         registry: Registry | None = None,
     ) -> Animator:
         """Validate the pipeline, then build it with ``checkpoint`` (or seeded random weights).
@@ -208,13 +210,20 @@ class Animator:
         self.runner.reset()
 
     # -- frames ------------------------------------------------------------------------------------------------
-    def animate_frames(self, driver: Tensor) -> Tensor:
-        """``driver (B, 3, 512, 512)`` crops in [0, 1] -> animated crops ``(B, 3, 512, 512)`` in [0, 1] (float32)."""
+    def animate_frames(self, driver: Tensor, *, pad_to: int | None = None) -> Tensor:
+        """``driver (B, 3, 512, 512)`` crops in [0, 1] -> animated crops ``(B, 3, 512, 512)`` in [0, 1] (float32).
+
+        ``pad_to``: run a batch of this size (repeating the last frame) and return the first B
+        results, so that compiled networks always see one shape.
+        """
         if self.source is None:
             raise InputError("no source yet: call set_source(path) first")
+        n = driver.shape[0]
+        if pad_to is not None and n < pad_to:
+            driver = torch.cat([driver, driver[-1:].expand(pad_to - n, -1, -1, -1)])
         with self._autocast():
             out = self.runner(driver=driver)["image"]
-        return out.float().clamp(0.0, 1.0)
+        return out[:n].float().clamp(0.0, 1.0)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype == torch.float32:

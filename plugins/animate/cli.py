@@ -90,6 +90,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="compute precision; bfloat16/float16 use autocast (default: float32, exact)",
     )
     p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the per-frame networks (CUDA graphs on a GPU); costs compile time up front",
+    )
+    p.add_argument(
         "--no-crop",
         action="store_true",
         help="resize whole frames to 512x512 instead of cropping around the face",
@@ -142,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         crop=not args.no_crop,
         seed=args.seed,
+        compile=args.compile,
     )
     if args.random_weights:
         print(

@@ -12,12 +12,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import torch
 from torch import nn
 
-__all__ = ["configure_precision", "to_channels_last"]
+__all__ = ["compile_stream_components", "configure_precision", "to_channels_last"]
+
+log = logging.getLogger(__name__)
 
 
 def to_channels_last(modules: Iterable[nn.Module]) -> None:
@@ -36,3 +39,35 @@ def configure_precision(modules: Iterable[nn.Module], device: torch.device, dtyp
             torch.backends.cudnn.allow_tf32 = False
         return
     to_channels_last(modules)
+
+
+def compile_stream_components(runner, *, mode: str | None = None) -> list[str]:
+    """``torch.compile`` the forward of every component that runs per frame batch, in place.
+
+    On CUDA the default mode is ``"reduce-overhead"`` (CUDA graphs); on the CPU ``"default"``.
+    Shapes are compiled static: callers keep the batch size fixed (the Animator pads the last
+    batch). A component that fails to compile (e.g. TorchDynamo cannot trace the attrs ``Motion``
+    that the motion encoder builds) falls back to eager, with a warning. Returns the names of the
+    components set up for compilation.
+    """
+    device = runner.device
+    mode = mode or ("reduce-overhead" if device.type == "cuda" else "default")
+    names = sorted({runner.resolved.nodes[n].component for n in runner.resolved.nodes_in_stage("stream")})
+    for name in names:
+        _compile_forward(runner.components[name], name, mode)
+    return names
+
+
+def _compile_forward(module: nn.Module, name: str, mode: str) -> None:
+    eager = module.forward
+    compiled = torch.compile(eager, mode=mode, dynamic=False)
+
+    def forward(*args, **kwargs):
+        try:
+            return compiled(*args, **kwargs)
+        except Exception as exc:  # a tracing failure: keep this component eager from now on
+            log.warning("torch.compile of %s failed (%s); running it eagerly", name, type(exc).__name__)
+            module.forward = eager
+            return eager(*args, **kwargs)
+
+    module.forward = forward
