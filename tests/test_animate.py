@@ -219,3 +219,15 @@ def test_compiled_networks_give_the_eager_result(tmp_path):
     want = eager.animate_frames(crops)
     got = compiled.animate_frames(crops[:2], pad_to=3)
     torch.testing.assert_close(got, want[:2], rtol=1e-4, atol=1e-4)
+
+
+def test_tiny_pipeline_is_the_shipped_graph():
+    """The fast tests above exercise the shipped animate graph: same nodes, wiring and components."""
+    from emoportraits_core.pipeline import load_pipeline
+
+    shipped, tiny = load_pipeline("animate"), load_pipeline(TINY)
+    assert shipped.nodes == tiny.nodes
+    assert shipped.outputs == tiny.outputs
+    assert {k: (c.kind, c.name) for k, c in shipped.components.items()} == {
+        k: (c.kind, c.name) for k, c in tiny.components.items()
+    }
