@@ -31,6 +31,24 @@ def install_fake_distribution(
         (site / source.name).symlink_to(source, target_is_directory=True)
 
 
+def plugin_registry(*packages):
+    """A fresh registry with the core kinds and the given plugin packages (each with ``register``
+    and optionally ``register_kinds``), kinds first, as the plugin manager orders the hooks;
+    independent of what is installed."""
+    from emoportraits_core import Registry
+    from emoportraits_core.plugin_manager import CORE_KINDS
+
+    registry = Registry()
+    for name, interface, description in CORE_KINDS:
+        registry.register_kind(name, interface, description)
+    for package in packages:
+        if hasattr(package, "register_kinds"):
+            package.register_kinds(registry)
+    for package in packages:
+        package.register(registry)
+    return registry
+
+
 @pytest.fixture
 def toy_site(tmp_path, monkeypatch):
     """The toy plugin 'installed' as an out-of-tree distribution (on sys.path, discovered through

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import plugin_registry
 from einops import rearrange
 
 from emoportraits_conformance import conformance_tests
 from emoportraits_core import ConfigError, Registry
-from emoportraits_core.plugin_manager import CORE_KINDS
 from emoportraits_plugins import encoders
 from emoportraits_plugins.encoders import AppearanceEncoder, AppearanceEncoderConfig
 
 
 def _registry() -> Registry:
-    registry = Registry()
-    for name, interface, description in CORE_KINDS:
-        registry.register_kind(name, interface, description)
-    encoders.register(registry)
-    return registry
+    return plugin_registry(encoders)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import importlib.util
 
 import pytest
 import torch
+from conftest import plugin_registry
 from torch import nn
 
 from emoportraits_core import ConfigError, Registry, RegistryError
-from emoportraits_core.plugin_manager import CORE_KINDS
 from emoportraits_plugins import backbones
 from emoportraits_plugins.backbones import (
     Backbone,
@@ -26,12 +26,7 @@ TINY = backbones.TINY_RESNET
 
 @pytest.fixture
 def registry() -> Registry:
-    reg = Registry()
-    for name, interface, description in CORE_KINDS:
-        reg.register_kind(name, interface, description)
-    backbones.register_kinds(reg)
-    backbones.register(reg)
-    return reg
+    return plugin_registry(backbones)
 
 
 def _meta(config) -> ResNet:

@@ -5,22 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import plugin_registry
 
 from emoportraits_core import Registry, RegistryError
-from emoportraits_core.plugin_manager import CORE_KINDS
 from emoportraits_plugins import backbones, encoders
 from emoportraits_plugins.encoders import IdentityEncoder, IdentityEncoderConfig
 
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    reg = Registry()
-    for name, interface, description in CORE_KINDS:
-        reg.register_kind(name, interface, description)
-    backbones.register_kinds(reg)
-    backbones.register(reg)
-    encoders.register(reg)
-    return reg
+    return plugin_registry(backbones, encoders)
 
 
 @pytest.fixture(scope="module")

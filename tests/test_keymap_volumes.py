@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import plugin_registry
 
 from emoportraits_core import Registry
-from emoportraits_core.plugin_manager import CORE_KINDS
 from emoportraits_plugins import embedders, encoders, renderers, volumes, warpers
 from emoportraits_plugins.convert.keymap import DERIVED, apply_rules
 from emoportraits_plugins.convert.keymap_volumes import RULES, derived_buffers
@@ -39,13 +39,7 @@ COMPONENTS = {
 
 
 def _registry() -> Registry:
-    registry = Registry()
-    for name, interface, description in CORE_KINDS:
-        registry.register_kind(name, interface, description)
-    embedders.register_kinds(registry)
-    for package in (encoders, embedders, warpers, volumes, renderers):
-        package.register(registry)
-    return registry
+    return plugin_registry(encoders, embedders, warpers, volumes, renderers)
 
 
 def _release_components(device: str = "meta") -> dict[str, torch.nn.Module]:

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import plugin_registry
 
 from emoportraits_core import Motion, Registry
-from emoportraits_core.plugin_manager import CORE_KINDS
 from emoportraits_plugins import backbones, encoders
 from emoportraits_plugins.encoders import MotionEncoder
 from emoportraits_plugins.encoders.expression import alignment_affine
@@ -18,13 +18,7 @@ from emoportraits_plugins.encoders.head_pose import split_pose
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    reg = Registry()
-    for name, interface, description in CORE_KINDS:
-        reg.register_kind(name, interface, description)
-    backbones.register_kinds(reg)
-    backbones.register(reg)
-    encoders.register(reg)
-    return reg
+    return plugin_registry(backbones, encoders)
 
 
 def _tiny(registry, **values) -> MotionEncoder:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from pipeline_files import ANIMATE, PIPES, TRAIN, variant
 
 from emoportraits_core.errors import ConfigError, PipelineError
 from emoportraits_core.pipeline import Wire, load_pipeline, validate_pipeline
 from emoportraits_core.pipeline.graph import CycleError, topological_order
-
-PIPES = Path(__file__).parent / "pipelines"
-ANIMATE = PIPES / "toy_animate.toml"
-TRAIN = PIPES / "toy_train.toml"
-
-
-def variant(tmp_path: Path, old: str, new: str, source: Path = ANIMATE) -> Path:
-    text = source.read_text()
-    assert old in text, old
-    path = tmp_path / source.name
-    path.write_text(text.replace(old, new, 1))
-    return path
 
 
 def check(path, registry, overrides=()):

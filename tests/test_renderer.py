@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import plugin_registry
 
 from emoportraits_conformance import conformance_tests
 from emoportraits_core import ConfigError, Registry
-from emoportraits_core.plugin_manager import CORE_KINDS
 from emoportraits_plugins import renderers
 from emoportraits_plugins.renderers import VolumeRenderer, VolumeRendererConfig
 
 
 def _registry() -> Registry:
-    registry = Registry()
-    for name, interface, description in CORE_KINDS:
-        registry.register_kind(name, interface, description)
-    renderers.register(registry)
-    return registry
+    return plugin_registry(renderers)
 
 
 @pytest.fixture(scope="module")

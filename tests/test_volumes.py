@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import plugin_registry
 
 from emoportraits_conformance import conformance_tests
 from emoportraits_core import ConfigError, Registry
-from emoportraits_core.plugin_manager import CORE_KINDS
 from emoportraits_plugins import volumes
 from emoportraits_plugins.volumes import G3D, G3DConfig, VolumeResBlocks, VolumeResBlocksConfig
 
 
 def _registry() -> Registry:
-    registry = Registry()
-    for name, interface, description in CORE_KINDS:
-        registry.register_kind(name, interface, description)
-    volumes.register(registry)
-    return registry
+    return plugin_registry(volumes)
 
 
 @pytest.mark.parametrize("name", ["emoportraits_volume_resblocks", "emoportraits_g3d"])

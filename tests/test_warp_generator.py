@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import plugin_registry
 
 from emoportraits_conformance import conformance_tests
 from emoportraits_core import ConfigError, Motion, Registry
@@ -15,20 +16,13 @@ from emoportraits_core.geometry import (
     transform_grid,
     warp_volume,
 )
-from emoportraits_core.plugin_manager import CORE_KINDS
 from emoportraits_plugins import embedders, warpers
 from emoportraits_plugins.embedders import Embedder, WarpEmbedder, WarpEmbedderConfig
 from emoportraits_plugins.warpers import WarpGenerator, WarpGeneratorConfig
 
 
 def _registry() -> Registry:
-    registry = Registry()
-    for name, interface, description in CORE_KINDS:
-        registry.register_kind(name, interface, description)
-    embedders.register_kinds(registry)
-    embedders.register(registry)
-    warpers.register(registry)
-    return registry
+    return plugin_registry(embedders, warpers)
 
 
 def _warper(direction: str = "to_canonical", seed: int = 0) -> WarpGenerator:

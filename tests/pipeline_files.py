@@ -1,0 +1,18 @@
+"""The toy pipeline files of the pipeline tests, and edited copies of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PIPES = Path(__file__).parent / "pipelines"
+ANIMATE = PIPES / "toy_animate.toml"
+TRAIN = PIPES / "toy_train.toml"
+
+
+def variant(tmp_path: Path, old: str, new: str, source: Path = ANIMATE) -> Path:
+    """A copy of ``source`` with the first ``old`` replaced by ``new``."""
+    text = source.read_text()
+    assert old in text, old
+    path = tmp_path / source.name
+    path.write_text(text.replace(old, new, 1))
+    return path
