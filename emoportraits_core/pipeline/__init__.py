@@ -12,25 +12,30 @@
 
 Modules: :mod:`.schema` (the file format), :mod:`.loader` (TOML and ``--set``), :mod:`.validate`
 and :mod:`.resolved` (registry checks), :mod:`.graph` (wires, order, staging), :mod:`.training`
-(optimizer and schedule types), :mod:`.runner` (execution), :mod:`.show` (printing),
-:mod:`.files` (reading inputs and writing outputs for the CLI).
+(optimizer and schedule types), :mod:`.executor` (building components and running one stage of
+the graph, with no policy on gradients or modes), :mod:`.show` (printing), :mod:`.files` (reading
+inputs and writing outputs for the CLI). :func:`build` and :class:`PipelineRunner` are the
+inference policy of :mod:`emoportraits_core.inference`, re-exported here.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from ..registry import Registry
+from .executor import Executor, build_components, load_weights
 from .graph import Wire
 from .loader import load_pipeline
 from .resolved import ResolvedComponent, ResolvedNode, ResolvedPipeline
-from .runner import PipelineRunner, build
 from .schema import PipelineSpec
 from .show import describe_pipeline, format_pipeline, pipeline_json
 from .validate import validate_pipeline
 
 __all__ = [
+    "Executor",
+    "InferenceRunner",
     "PipelineRunner",
     "PipelineSpec",
     "ResolvedComponent",
@@ -38,13 +43,25 @@ __all__ = [
     "ResolvedPipeline",
     "Wire",
     "build",
+    "build_components",
     "describe_pipeline",
     "format_pipeline",
     "load_pipeline",
+    "load_weights",
     "pipeline_json",
     "resolve_pipeline",
     "validate_pipeline",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``build``, ``InferenceRunner`` and its first name ``PipelineRunner``, from
+    :mod:`emoportraits_core.inference` (imported on first use: that package imports this one)."""
+    if name in ("build", "InferenceRunner", "PipelineRunner"):
+        from ..inference import runner
+
+        return runner.build if name == "build" else runner.InferenceRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve_pipeline(

@@ -26,10 +26,10 @@ from torch import Tensor
 
 from ..component import example_value
 from ..errors import InputError, PipelineError, did_you_mean
+from ..inference.runner import InferenceRunner
 from ..io.atomic import atomic_output
 from ..types import Appearance, Motion, concat_batches
 from .resolved import ResolvedPipeline
-from .runner import PipelineRunner
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -116,7 +116,7 @@ def _read_one(name: str, type_: str, path: str) -> Any:
 
 
 def random_inputs(
-    runner: PipelineRunner, names: Sequence[str], *, batch: int, seed: int = 0
+    runner: InferenceRunner, names: Sequence[str], *, batch: int, seed: int = 0
 ) -> dict[str, Any]:
     """Valid random values for pipeline inputs ``names``, drawn from the first node reading each.
 
