@@ -184,3 +184,16 @@ def test_image_io_rounds_to_nearest(tmp_path):
     back = read_image(path)
     assert back.shape == (1, 3, 2, 2)
     assert (back[0, 0] * 255).round().flatten().tolist() == [0, 128, 255, 0]
+
+
+def test_run_seed_is_passed_on_to_random_weights_and_inputs(capsys, tmp_path):
+    """--seed seeds the random weights too: same seed, same output; another seed, another one."""
+    outs = []
+    for i, seed in enumerate(("1", "1", "2")):
+        path = tmp_path / f"out{i}.safetensors"
+        argv = ["pipeline", "run", ANIMATE, "--random-inputs", "--random-weights", "--seed", seed]
+        code, _, err = cli(capsys, *argv, "-o", str(path))
+        assert code == 0, err
+        outs.append(load_file(str(path))["image"])
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
+    assert not torch.equal(outs[0], outs[2])

@@ -7,10 +7,9 @@ import time
 from typing import TYPE_CHECKING
 
 from ..errors import PipelineError
+from .options import add_device_options, add_set_option, add_weights_options, device_of, dtype_of
 
 if TYPE_CHECKING:
-    import torch
-
     from ..pipeline import ResolvedPipeline
     from ..registry import Registry
 
@@ -21,13 +20,6 @@ A pipeline is a TOML file that names components (kind, registry name, config), w
 a graph of nodes, and names its inputs and outputs (see `emoportraits pipeline show animate`).
 FILE may be a path or the name of a shipped pipeline (`emoportraits pipeline list`).
 """
-
-_SET_HELP = (
-    "override one value of the file before it is checked, as a dotted key and a TOML value, e.g. "
-    "--set components.warp.name=my_warper --set losses.vgg19.weight=20 "
-    "--set components.encoder.config.channels=8 (repeatable)"
-)
-_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -91,16 +83,8 @@ def _add_run(cmds: argparse._SubParsersAction) -> None:
         help="draw every input not given with --input at random, in the shape its first node expects",
     )
     run.add_argument("--batch", type=int, default=1, help="batch size of random stream inputs (default: 1)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
-    run.add_argument(
-        "--checkpoint",
-        metavar="CKPT",
-        help="weights: a .safetensors checkpoint with keys <component>.<param>",
-    )
-    run.add_argument("--device", default="cpu", help="where to run: cpu, cuda, cuda:1 ... (default: cpu)")
-    run.add_argument(
-        "--dtype", choices=list(_DTYPES), default="float32", help="compute dtype (default: float32)"
-    )
+    add_weights_options(run, required=False)
+    add_device_options(run, default_device="cpu")
     run.add_argument(
         "-o",
         "--output",
@@ -114,9 +98,7 @@ def _add_run(cmds: argparse._SubParsersAction) -> None:
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("pipeline", metavar="FILE", help="a pipeline file, or the name of a shipped pipeline")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides", help=_SET_HELP
-    )
+    add_set_option(p)
 
 
 def _resolve(args: argparse.Namespace) -> tuple[Registry, ResolvedPipeline]:
@@ -152,18 +134,6 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(text: str) -> torch.device:
-    import torch
-
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise PipelineError(f"--device {text}: not a device; e.g. cpu, cuda, cuda:0") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PipelineError(f"--device {text}: CUDA is not available on this machine; use --device cpu")
-    return device
-
-
 def _run(args: argparse.Namespace) -> int:
     import torch
 
@@ -172,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise PipelineError(f"--batch {args.batch}: expected a batch size >= 1")
-    device = _device(args.device)
+    device = device_of(args)
     registry, resolved = _resolve(args)
     check_output_path(resolved, args.output)
     inputs = read_inputs(resolved, args.input)
@@ -182,8 +152,10 @@ def _run(args: argparse.Namespace) -> int:
         raise PipelineError(
             f"{resolved.path}: missing input{'s' if len(missing) > 1 else ''} {listing}; give --input {missing[0]}=PATH or --random-inputs"
         )
-    dtype = getattr(torch, _DTYPES[args.dtype])
-    runner = build(resolved, registry, device=device, dtype=dtype, checkpoint=args.checkpoint)
+    dtype = dtype_of(args)
+    torch.manual_seed(args.seed)  # random weights (no --checkpoint, or --random-weights) are seeded
+    checkpoint = None if args.random_weights else args.checkpoint
+    runner = build(resolved, registry, device=device, dtype=dtype, checkpoint=checkpoint)
     inputs.update(random_inputs(runner, missing, batch=args.batch, seed=args.seed))
     start = time.perf_counter()
     outputs = runner.run_all(**inputs)

@@ -15,6 +15,8 @@ import torch
 
 from ..config import build_config
 from ..errors import ConfigError, did_you_mean
+from ..validators import non_negative as _non_negative
+from ..validators import positive as _positive
 
 __all__ = [
     "OPTIMIZERS",
@@ -29,16 +31,6 @@ __all__ = [
     "make_optimizer_config",
     "make_schedule_config",
 ]
-
-
-def _positive(inst: Any, attr: attrs.Attribute, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"'{attr.name}' must be > 0, got {value!r}")
-
-
-def _non_negative(inst: Any, attr: attrs.Attribute, value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"'{attr.name}' must be >= 0, got {value!r}")
 
 
 def _betas(inst: Any, attr: attrs.Attribute, value: tuple[float, float]) -> None:

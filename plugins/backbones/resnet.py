@@ -23,16 +23,11 @@ import torch
 from torch import Tensor, nn
 
 from emoportraits_core.errors import ConfigError
+from emoportraits_core.validators import positive
 
 from .base import Backbone
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "ResNet18Config", "ResNet50Config", "ResNetConfig"]
-
-
-def _positive(_inst: object, attr: attrs.Attribute, value: object) -> None:
-    values = value if isinstance(value, tuple) else (value,)
-    if any(not isinstance(v, int) or v <= 0 for v in values):
-        raise ConfigError(f"{attr.name} must be positive integers, got {value!r}")
 
 
 @attrs.frozen
@@ -53,12 +48,12 @@ class ResNetConfig:
     """
 
     block: Literal["basic", "bottleneck"] = "basic"
-    layers: tuple[int, ...] = attrs.field(default=(2, 2, 2, 2), validator=_positive)
-    widths: tuple[int, ...] = attrs.field(default=(64, 128, 256, 512), validator=_positive)
-    stem_channels: int = attrs.field(default=64, validator=_positive)
-    in_channels: int = attrs.field(default=3, validator=_positive)
+    layers: tuple[int, ...] = attrs.field(default=(2, 2, 2, 2), validator=positive)
+    widths: tuple[int, ...] = attrs.field(default=(64, 128, 256, 512), validator=positive)
+    stem_channels: int = attrs.field(default=64, validator=positive)
+    in_channels: int = attrs.field(default=3, validator=positive)
     norm: Literal["group", "batch"] = "group"
-    num_groups: int = attrs.field(default=32, validator=_positive)
+    num_groups: int = attrs.field(default=32, validator=positive)
     norm_eps: float = 1e-5
     conv_bias_after_norm: bool = True
     num_classes: int = 0
@@ -88,7 +83,7 @@ class ResNet50Config(ResNetConfig):
     """:class:`ResNetConfig` with ResNet-50 defaults (Bottleneck, (3, 4, 6, 3)), GroupNorm as released."""
 
     block: Literal["basic", "bottleneck"] = "bottleneck"
-    layers: tuple[int, ...] = attrs.field(default=(3, 4, 6, 3), validator=_positive)
+    layers: tuple[int, ...] = attrs.field(default=(3, 4, 6, 3), validator=positive)
 
 
 _EXPANSION = {"basic": 1, "bottleneck": 4}

@@ -30,6 +30,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from emoportraits_core.errors import CheckpointError, InputError
+from emoportraits_core.normalize import imagenet_normalize
 
 from ._quiet import quiet_native_stderr
 from .bisenet import BiSeNet
@@ -39,8 +40,6 @@ __all__ = ["HEAD_CLASSES", "MediapipeHeadMask", "ParserHeadMask", "load_bisenet"
 
 #: BiSeNet classes that make up the head mask (see :data:`.bisenet.CLASS_NAMES`).
 HEAD_CLASSES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18)
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 # Head region half-widths (in face widths) at heights above the chin (in face heights), face frame.
 _HEAD_PROFILE = ((1.0, 10.0), (1.0, 0.55), (0.62, 0.18), (0.4, 0.0), (0.33, -0.08), (0.33, -0.3))
 _FOREHEAD, _CHIN = 10, 152  # face-mesh landmark indices
@@ -110,9 +109,7 @@ class ParserHeadMask:
     @torch.no_grad()
     def __call__(self, crop: Tensor) -> Tensor:
         x = _as_image(crop)[None].float().to(self.device)
-        mean = torch.tensor(_IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(_IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
-        logits = self.net((x - mean) / std)[0]
+        logits = self.net(imagenet_normalize(x))[0]
         prob = logits.softmax(dim=1)[:, list(HEAD_CLASSES)].sum(dim=1, keepdim=True)
         return (prob > self.threshold).float().cpu()
 

@@ -44,17 +44,13 @@ from emoportraits_core.geometry import (
     warp_volume,
 )
 from emoportraits_core.interfaces import Warper
+from emoportraits_core.validators import positive
 
 from ..blocks import LowRankProjector, ResBlock
 
 __all__ = ["WarpGenerator", "WarpGeneratorConfig"]
 
 Size3 = tuple[int, int, int]
-
-
-def _positive(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be >= 1, got {value}")
 
 
 def _grid_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -80,16 +76,16 @@ class WarpGeneratorConfig:
     """
 
     direction: Literal["to_canonical", "from_canonical"] = "to_canonical"
-    volume_channels: int = attrs.field(default=96, validator=_positive)
-    volume_depth: int = attrs.field(default=16, validator=_positive)
-    volume_size: int = attrs.field(default=64, validator=_positive)
-    embed_channels: int = attrs.field(default=512, validator=_positive)
-    embed_size: int = attrs.field(default=4, validator=_positive)
-    start_depth: int = attrs.field(default=4, validator=_positive)
+    volume_channels: int = attrs.field(default=96, validator=positive)
+    volume_depth: int = attrs.field(default=16, validator=positive)
+    volume_size: int = attrs.field(default=64, validator=positive)
+    embed_channels: int = attrs.field(default=512, validator=positive)
+    embed_size: int = attrs.field(default=4, validator=positive)
+    start_depth: int = attrs.field(default=4, validator=positive)
     block_channels: tuple[int, ...] = (256, 128, 64, 32)
     block_sizes: tuple[Size3, ...] = ((8, 8, 8), (16, 16, 16), (32, 32, 32), (32, 64, 64))
-    depth_pool: int = attrs.field(default=2, validator=_positive)
-    num_groups: int = attrs.field(default=32, validator=_positive)
+    depth_pool: int = attrs.field(default=2, validator=positive)
+    num_groups: int = attrs.field(default=32, validator=positive)
 
     def __attrs_post_init__(self) -> None:
         if len(self.block_channels) != len(self.block_sizes) or not self.block_channels:
