@@ -3,11 +3,18 @@
 What it checks (``emoportraits conformance --list`` prints every check):
 
 - components, per kind (:mod:`.contracts`): declared ports, shapes, dtypes and ranges; batch
-  independence; determinism; no input mutation; state-dict round trip through safetensors;
-  gradients to every trainable parameter; finite outputs on extreme inputs; float64 and bfloat16
-  moves; and what each kind adds (encoder ports, warper grids, renderer images in [0, 1], loss
-  scalars, discriminator outputs, driver streams);
-- geometry (:mod:`.geometry`): property-based invariants of the core geometry functions.
+  independence; determinism; no input mutation; valid ``conformance_*`` hooks (opt-outs checked
+  against the real parameter names); parameters and buffers unchanged by an eval-mode call;
+  state-dict round trip through safetensors, compared on inputs the copy sees first; gradients to
+  every trainable parameter; finite outputs on extreme inputs; float64, bfloat16 and device moves
+  (meta always, CUDA where available); determinism, batch independence and finiteness also on
+  perturbed weights, ranges also on scaled (saturating) weights; and what each kind adds (encoder
+  ports and proper rotations from motion encoders; warper grids and, through ``run()`` alone, the
+  identity motion, translation axes and one sense for translations and rotations; renderer images
+  in [0, 1]; loss scalars, finite gradients at pred = target, 0 and not NaN on identical inputs;
+  discriminator outputs; driver streams, in bounded memory);
+- geometry (:mod:`.geometry`): property-based invariants of the core geometry functions, or of
+  your own (``--function NAME=MODULE:ATTR`` on the command line).
 
 Every check is shown to fail on a deliberately broken implementation
 (:mod:`.broken_components`, :mod:`.broken_geometry`).
@@ -18,6 +25,9 @@ Three ways to run it:
 
        emoportraits conformance warper my_warper --preset tiny
        emoportraits conformance geometry rotation_6d
+       emoportraits conformance geometry warp --function warp_volume=my_pkg.geometry:my_warp
+
+   (the command comes from this package's ``emoportraits`` plugin, :mod:`.plugin`)
 
 2. pytest options (see :mod:`.pytest_plugin`), next to your own tests::
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import broken_drivers, broken_losses, broken_modules
+from . import broken_drivers, broken_losses, broken_modules, broken_warpers
 from ._broken_base import Broken
 from .broken_modules import UnusedParameterVolume
 
@@ -21,7 +21,7 @@ __all__ = ["BROKEN_COMPONENTS", "UnusedParameterVolume", "register_broken_compon
 #: every broken component class (each has ``kind``, ``registry_name`` and ``breaks``).
 BROKEN_COMPONENTS: list[type] = [
     cls
-    for module in (broken_modules, broken_losses, broken_drivers)
+    for module in (broken_modules, broken_warpers, broken_losses, broken_drivers)
     for cls in vars(module).values()
     if isinstance(cls, type)
     and issubclass(cls, Broken)

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load, save_file
 
 from emoportraits_core import PortSpec
 from emoportraits_core.interfaces import (
@@ -24,13 +24,16 @@ from ._broken_base import Broken as _Broken
 # -- drivers ----------------------------------------------------------------------------------------------
 
 
+_WIDTH = 64  # floats per frame: 256 bytes, so that a whole long source is tens of MiB
+
+
 class _TinyDriver(_Broken, Driver):
-    """Streams rows of a safetensors file ``embedding (N, 4)``."""
+    """Streams rows of a safetensors file ``embedding (N, 64)``."""
 
     outputs = {"embedding": "embedding"}
 
     def output_specs(self) -> dict[str, PortSpec]:
-        return {"embedding": PortSpec("embedding", ("B", 4))}
+        return {"embedding": PortSpec("embedding", ("B", _WIDTH))}
 
     def probe(self, source: str | Path) -> StreamInfo:
         with safe_open(str(source), framework="pt") as f:
@@ -44,8 +47,14 @@ class _TinyDriver(_Broken, Driver):
 
     def conformance_sources(self, tmp_dir: Path) -> list[Path]:
         path = Path(tmp_dir) / "rows.safetensors"
-        save_file({"embedding": torch.randn(5, 4, generator=torch.Generator().manual_seed(0))}, str(path))
+        rows = torch.randn(5, _WIDTH, generator=torch.Generator().manual_seed(0))
+        save_file({"embedding": rows}, str(path))
         return [path]
+
+    def conformance_long_source(self, tmp_dir: Path, frames: int) -> Path:
+        path = Path(tmp_dir) / f"rows_{frames}.safetensors"
+        save_file({"embedding": torch.ones(frames, _WIDTH)}, str(path))
+        return path
 
 
 class PerBatchNormDriver(_TinyDriver):
@@ -69,3 +78,15 @@ class DropLastDriver(_TinyDriver):
         for batch in super().stream(source, batch_size):
             if batch["embedding"].shape[0] == batch_size:
                 yield batch
+
+
+class ReadAllDriver(_TinyDriver):
+    """Reads the whole file and every frame into a list before yielding the first batch."""
+
+    breaks = ("driver_bounded_memory",)
+    registry_name = "broken_read_all"
+
+    def stream(self, source: str | Path, batch_size: int) -> Iterator[Mapping[str, Any]]:
+        frames = list(load(Path(source).read_bytes())["embedding"])
+        for start in range(0, len(frames), batch_size):
+            yield {"embedding": torch.stack(frames[start : start + batch_size])}

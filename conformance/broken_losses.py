@@ -64,6 +64,29 @@ class OffsetLoss(_TinyLoss):
         return super().forward(pred, target) + 0.1
 
 
+class EuclideanLoss(_TinyLoss):
+    """``sqrt(sum((pred - target)**2))``: 0 at pred = target, where its gradient is 0/0 = NaN."""
+
+    breaks = ("loss_gradient_at_identical",)
+    registry_name = "broken_euclidean_loss"
+    zero_on_identical = True
+
+    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        return ((pred - target) ** 2).sum().sqrt()
+
+
+class CorrelationLoss(_TinyLoss):
+    """``1 - ncc(pred, target)`` with no epsilon: NaN (0/0) for identical constant images."""
+
+    breaks = ("loss_zero_on_identical", "loss_gradient_at_identical", "finite_outputs")
+    registry_name = "broken_correlation_loss"
+    zero_on_identical = True
+
+    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        p, t = pred - pred.mean(), target - target.mean()
+        return 1 - (p * t).sum() / ((p * p).sum() * (t * t).sum()).sqrt()
+
+
 class _TinyDiscriminator(_Broken, Discriminator):
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)

@@ -1,4 +1,5 @@
-"""Deliberately broken volume processors, encoders, renderers and warpers: each breaks the contract checks named in its ``breaks``.
+"""Deliberately broken volume processors, encoders and renderers: each breaks the contract checks named
+in its ``breaks``.
 
 Part of the catalogue in :mod:`emoportraits_conformance.broken_components`.
 """
@@ -12,12 +13,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from emoportraits_core import Motion, PortSpec
-from emoportraits_core.interfaces import (
-    Encoder,
-    Renderer,
-    VolumeProcessor,
-    Warper,
-)
+from emoportraits_core.geometry import rotation_6d_to_matrix
+from emoportraits_core.interfaces import Encoder, Renderer, VolumeProcessor
 
 from ._broken_base import IMG as _IMG
 from ._broken_base import VOL as _VOL
@@ -226,64 +223,145 @@ class OutOfRangeRenderer(_Broken, Renderer):
         return torch.tanh(F.interpolate(self.to_rgb(volume.flatten(1, 2)), size=(8, 8)) * 3)
 
 
-# -- warpers ----------------------------------------------------------------------------------------------
+# -- state, devices and hooks (volume processors) ----------------------------------------------------------
 
 
-class _TinyWarper(_Broken, Warper):
-    inputs = {"volume": "volume", "motion": "motion"}
+class RunningMeanVolume(_TinyVolume):
+    """Tracks a running mean of its inputs in every mode (a statistic meant for training only); the
+    output does not use it, so only the eval-mode state changes."""
+
+    breaks = ("eval_state_unchanged",)
+    registry_name = "broken_running_mean"
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
-        self.offset = nn.Linear(4, 3)
+        self.register_buffer("running_mean", torch.zeros(2))
+
+    def forward(self, volume: Tensor) -> Tensor:
+        with torch.no_grad():
+            self.running_mean.mul_(0.9).add_(0.1 * volume.mean((0, 2, 3, 4)))
+        return super().forward(volume)
+
+
+class LazyCalibrationVolume(_TinyVolume):
+    """Calibrates a gain from the first inputs it sees and keeps it in a Python attribute, outside
+    the state dict: a reloaded copy calibrates on different inputs."""
+
+    breaks = ("state_dict_roundtrip",)
+    registry_name = "broken_lazy_calibration"
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        self._gain: float | None = None
+
+    def forward(self, volume: Tensor) -> Tensor:
+        if self._gain is None:
+            self._gain = 1.0 / (float(volume.detach().abs().mean()) + 1e-3)
+        return super().forward(volume) * self._gain
+
+
+class CpuCoordinateVolume(_TinyVolume):
+    """Adds an x-coordinate ramp made with torch.linspace without device=: always on the CPU."""
+
+    breaks = ("device_move",)
+    registry_name = "broken_cpu_coordinates"
+
+    def forward(self, volume: Tensor) -> Tensor:
+        ramp = torch.linspace(-1, 1, volume.shape[-1], dtype=volume.dtype)
+        return super().forward(volume) + ramp
+
+
+class CpuRoundTripVolume(_TinyVolume):
+    """Moves its input to the CPU with .cpu() inside forward."""
+
+    breaks = ("device_move",)
+    registry_name = "broken_cpu_round_trip"
+
+    def forward(self, volume: Tensor) -> Tensor:
+        return super().forward(volume.cpu())
+
+
+class StringNoGradVolume(UnusedParameterVolume):
+    """Exempts its unused parameter with ``frozenset("unused.")``: a set of single characters, whose
+    'u' exempts 'unused.*' by accident and whose other letters match nothing."""
+
+    breaks = ("conformance_hooks", "gradients")
+    registry_name = "broken_string_no_grad"
+    conformance_no_grad = frozenset("unused.")
+
+
+# -- weights beyond initialisation (renderers) and motion encoders --------------------------------------
+
+
+class _TinyRenderer(_Broken, Renderer):
+    """Group-normalised volume -> 1x1 conv -> small-initialised 1x1 head -> image; ``squash`` maps
+    the head's output into [0, 1]."""
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        self.norm = nn.GroupNorm(2, 4)
+        self.body = nn.Conv2d(4, 4, 1)
+        self.head = nn.Conv2d(4, 3, 1)
+        nn.init.normal_(self.head.weight, std=0.05)  # a small output head, a common choice
+        nn.init.zeros_(self.head.bias)
 
     def input_specs(self) -> dict[str, PortSpec]:
-        return {"volume": PortSpec("volume", _VOL), "motion": PortSpec("motion", ("B", 4))}
-
-    def output_specs(self) -> dict[str, PortSpec]:
         return {"volume": PortSpec("volume", _VOL)}
 
-    def deformation(self, motion: Motion) -> Tensor:
-        shift = motion.translation + 0.1 * torch.tanh(self.offset(motion.expression))
-        theta = torch.cat([motion.rotation, shift[..., None]], -1)
-        return F.affine_grid(theta, [motion.batch_size, 1, 2, 4, 4], align_corners=False)
+    def output_specs(self) -> dict[str, PortSpec]:
+        return {"image": PortSpec("image", _IMG, (0.0, 1.0))}
 
-    def forward(self, volume: Tensor, motion: Motion) -> Tensor:
-        return F.grid_sample(volume, self.deformation(motion).to(volume.dtype), align_corners=False)
+    def features(self, volume: Tensor) -> Tensor:
+        x = torch.relu(self.body(self.norm(volume.flatten(1, 2))))
+        return F.interpolate(self.head(x), size=(8, 8), mode="bilinear", align_corners=False)
+
+    def forward(self, volume: Tensor) -> Tensor:
+        return torch.sigmoid(self.features(volume))
 
 
-class ChannelMixingWarper(_TinyWarper):
-    """Returns 3 channels from 2 (declared so): a warper keeps the channel count."""
+class GatedNoiseRenderer(_TinyRenderer):
+    """Adds noise behind a zero-initialised gate, in every mode: deterministic until the gate moves."""
 
-    breaks = ("warper_ports",)
-    registry_name = "broken_channel_count"
+    breaks = ("determinism", "batch_independence")
+    registry_name = "broken_gated_noise"
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        self.noise_gate = nn.Parameter(torch.zeros(1))
+
+    def forward(self, volume: Tensor) -> Tensor:
+        x = self.features(volume)
+        return torch.sigmoid(x + self.noise_gate * torch.randn_like(x))
+
+
+class StretchedSigmoidRenderer(_TinyRenderer):
+    """Ends with ``sigmoid(x) * 1.2 - 0.1``: in [0, 1] while the head is small, not once it grows."""
+
+    breaks = ("output_range", "renderer_image")
+    registry_name = "broken_stretched_sigmoid"
+
+    def forward(self, volume: Tensor) -> Tensor:
+        return torch.sigmoid(self.features(volume)) * 1.2 - 0.1
+
+
+class ReflectionMotionEncoder(_Broken, Encoder):
+    """Returns rotation matrices with det -1 (a mirrored z axis: a left-handed frame)."""
+
+    breaks = ("encoder_motion_rotation", "output_shapes")
+    registry_name = "broken_reflection"
+    outputs = {"motion": "motion"}
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        self.head = nn.Linear(3, 6 + 4)
+
+    def input_specs(self) -> dict[str, PortSpec]:
+        return {"image": PortSpec("image", _IMG, (0.0, 1.0))}
 
     def output_specs(self) -> dict[str, PortSpec]:
-        return {"volume": PortSpec("volume", ("B", 3, 2, 4, 4))}
+        return {"motion": PortSpec("motion", ("B", 4))}
 
-    def forward(self, volume: Tensor, motion: Motion) -> Tensor:
-        out = super().forward(volume, motion)
-        return torch.cat([out, out[:, :1]], 1)
-
-
-class ChannelsFirstGridWarper(_TinyWarper):
-    """Its deformation() returns the grid channels-first, (B, 3, D, H, W)."""
-
-    breaks = ("warper_deformation",)
-    registry_name = "broken_grid_layout"
-
-    def deformation(self, motion: Motion) -> Tensor:
-        return super().deformation(motion).permute(0, 4, 1, 2, 3)
-
-    def forward(self, volume: Tensor, motion: Motion) -> Tensor:
-        grid = self.deformation(motion).permute(0, 2, 3, 4, 1)
-        return F.grid_sample(volume, grid.to(volume.dtype), align_corners=False)
-
-
-class AlignCornersWarper(_TinyWarper):
-    """Samples with align_corners=True: not the grid convention it exposes."""
-
-    breaks = ("warper_applies_deformation",)
-    registry_name = "broken_align_corners"
-
-    def forward(self, volume: Tensor, motion: Motion) -> Tensor:
-        return F.grid_sample(volume, self.deformation(motion).to(volume.dtype), align_corners=True)
+    def forward(self, image: Tensor) -> Motion:
+        feats = self.head(image.mean((2, 3)))
+        rotation = rotation_6d_to_matrix(feats[:, :6]) * feats.new_tensor([1.0, 1.0, -1.0])
+        return Motion(rotation, torch.zeros_like(feats[:, :3]), feats[:, 6:])

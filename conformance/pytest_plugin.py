@@ -14,6 +14,10 @@ Options:
                                      else strings; ``preset=tiny`` starts from a preset; ``a.b=1``
                                      sets a nested key).
     --conformance-geometry [FAMILY]  the geometry checks of FAMILY, or of all families (repeatable).
+    --conformance-geometry-function [NAME=]MODULE:ATTR
+                                     check this importable function in place of the core geometry
+                                     function NAME (default: ATTR's last part), in every family
+                                     that uses it (repeatable).
     --conformance-max-examples N     hypothesis examples per drawn property (geometry: scaled by N/10).
 
 Items are named ``conformance[KIND:NAME]::CHECK`` and ``geometry[FAMILY]::CHECK``, so ``-k`` selects
@@ -24,6 +28,7 @@ an exception raised inside the component). ``emoportraits conformance`` runs exa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -55,6 +60,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="FAMILY",
         help="run the geometry checks of FAMILY (default: all families) on the core implementation",
+    )
+    group.addoption(
+        "--conformance-geometry-function",
+        action="append",
+        default=[],
+        metavar="[NAME=]MODULE:ATTR",
+        help="check this importable function in place of the core geometry function NAME (repeatable)",
     )
     group.addoption(
         "--conformance-max-examples",
@@ -100,7 +112,11 @@ class ConformanceItem(pytest.Item):
         """The check's message and contract; with ``-vv``, pytest's full traceback instead."""
         if isinstance(excinfo.value, AssertionError) and self.config.get_verbosity() < 2:
             notes = "\n".join(getattr(excinfo.value, "__notes__", []))
-            text = f"{self.name} failed: {excinfo.value}"
+            message = str(
+                excinfo.value
+            )  # checks name themselves: "CHECK failed on ...", "family.CHECK failed"
+            named = re.match(rf"([\w.]+\.)?{re.escape(self.name)} failed", message)
+            text = message if named else f"{self.name} failed: {message}"
             return "\n".join(part for part in (text, notes, f"contract: {self.summary}") if part)
         excinfo.traceback = excinfo.traceback.cut(path=__file__)  # from runtest() on, not pytest's own frames
         return super().repr_failure(excinfo, style=style)
@@ -135,36 +151,42 @@ def _group(session: pytest.Session, name: str, specs: list[tuple[str, Any, str]]
     return GroupNode.from_parent(session, name=name, nodeid=name, specs=specs)
 
 
-def _geometry_groups(session: pytest.Session, families: list[str], examples: Any) -> list:
+def _geometry_groups(
+    session: pytest.Session, families: list[str], examples: Any, functions: list[str]
+) -> list:
     from emoportraits_core.errors import EmoportraitsError
 
     from .contracts import DEFAULT_MAX_EXAMPLES
     from .geometry import GEOMETRY_FAMILIES, examples_scale
-    from .runner import validate_geometry_family
+    from .runner import geometry_overrides, validate_geometry_family
 
     if not families:
+        if functions:
+            raise pytest.UsageError("--conformance-geometry-function needs --conformance-geometry")
         return []
     scale = 1.0 if examples is None else examples / DEFAULT_MAX_EXAMPLES
-    names = []
+    names: list[str] = []
+    overrides: dict[str, dict[str, Any]] = {}
     try:
         for family in families:
             validate_geometry_family(family)
             names += list(GEOMETRY_FAMILIES) if family == "*" else [family]
+        if functions:
+            overrides = geometry_overrides(functions, list(dict.fromkeys(names)))
     except EmoportraitsError as exc:
         raise pytest.UsageError(f"conformance: {exc}") from None
 
-    def runner(check: Any) -> None:
+    def runner(check: Any, impl: Any) -> None:
         with examples_scale(scale):
-            check(None)
+            check(impl)
 
-    return [
-        _group(
-            session,
-            f"geometry[{name}]",
-            [(c.name, lambda c=c: runner(c), c.summary) for c in GEOMETRY_FAMILIES[name].checks],
-        )
-        for name in dict.fromkeys(names)
-    ]
+    groups = []
+    for name in dict.fromkeys(names):
+        family = GEOMETRY_FAMILIES[name]
+        impl = family.impl(**overrides[name]) if name in overrides else None
+        specs = [(c.name, lambda c=c, i=impl: runner(c, i), c.summary) for c in family.checks]
+        groups.append(_group(session, f"geometry[{name}]", specs))
+    return groups
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselection
@@ -174,11 +196,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not targets and not families:
         if config.getoption("conformance_config", default=None):
             raise pytest.UsageError("--conformance-config needs --conformance KIND:NAME")
+        if config.getoption("conformance_geometry_function", default=None):
+            raise pytest.UsageError("--conformance-geometry-function needs --conformance-geometry")
         return
     examples = config.getoption("conformance_max_examples", default=None)
     if examples is not None and examples < 1:
         raise pytest.UsageError(f"--conformance-max-examples must be at least 1, got {examples}")
     groups = _component_groups(session, targets, config.getoption("conformance_config"), examples)
-    groups += _geometry_groups(session, families, examples)
+    functions = config.getoption("conformance_geometry_function", default=None) or []
+    groups += _geometry_groups(session, families, examples, functions)
     for group in groups:  # genitems reports the collection, so "collected N items" counts ours
         items.extend(session.genitems(group))

@@ -10,12 +10,13 @@ a scratch directory with an empty ``pytest.ini``, so only the conformance items 
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,11 @@ from emoportraits_core.errors import ConfigError, RegistryError, did_you_mean
 __all__ = [
     "EXIT_NO_CHECKS",
     "describe_checks",
+    "geometry_overrides",
     "parse_config_values",
     "parse_target",
     "pytest_args",
+    "resolve_function",
     "run_conformance",
     "target_factory",
     "validate_geometry_family",
@@ -82,9 +85,12 @@ def target_factory(
         registry = get_registry()
     registry.get(kind, name)
     built = registry.make_config(kind, name, dict(config or {}))
-    if built is None:
-        return lambda: registry.create(kind, name)
-    return lambda: registry.create(kind, name, config=built)
+
+    def make() -> Any:
+        return registry.create(kind, name) if built is None else registry.create(kind, name, config=built)
+
+    make.conformance_label = f"{kind} '{name}'"  # type: ignore[attr-defined]  # names it in messages
+    return make
 
 
 def validate_geometry_family(family: str | None) -> None:
@@ -96,6 +102,65 @@ def validate_geometry_family(family: str | None) -> None:
         raise RegistryError(
             f"unknown geometry family '{family}'; available: {', '.join(names)}{did_you_mean(family, names)}"
         )
+
+
+def resolve_function(spec: str) -> tuple[str, Callable[..., Any]]:
+    """``"[NAME=]MODULE:ATTR"`` -> ``(NAME, the imported callable)``; NAME defaults to ATTR's last
+    dotted part. Raises ConfigError (one line) for a malformed spec, an import error, a missing
+    attribute or a non-callable."""
+    name, sep, target = spec.partition("=")
+    if not sep:
+        name, target = "", spec
+    module_name, colon, attr = target.strip().partition(":")
+    if not colon or not module_name or not attr:
+        raise ConfigError(
+            f"--function expects [NAME=]MODULE:ATTR (e.g. warp_volume=my_pkg.geometry:my_warp), got '{spec}'"
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:  # ImportError, or the module itself failing
+        raise ConfigError(
+            f"--function '{spec}': cannot import '{module_name}' ({type(exc).__name__}: {exc})"
+        ) from None
+    for i, part in enumerate(attr.split(".")):
+        if not hasattr(obj, part):
+            where = ".".join([module_name, *attr.split(".")[:i]])
+            choices = [a for a in dir(obj) if not a.startswith("_")]
+            raise ConfigError(
+                f"--function '{spec}': '{where}' has no attribute '{part}'{did_you_mean(part, choices)}"
+            )
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ConfigError(f"--function '{spec}': '{target}' is a {type(obj).__name__}, not a function")
+    return name.strip() or attr.split(".")[-1], obj
+
+
+def geometry_overrides(
+    specs: Sequence[str], families: str | Sequence[str] | None = None
+) -> dict[str, dict[str, Callable[..., Any]]]:
+    """``--function`` specs -> ``{family: {function name: callable}}`` over ``families`` (a family, a
+    list of them, or None / ``"*"`` for all); a function that none of them requires is a ConfigError."""
+    from .geometry import GEOMETRY_FAMILIES
+
+    if families is None or families == "*":
+        families = list(GEOMETRY_FAMILIES)
+    elif isinstance(families, str):
+        validate_geometry_family(families)
+        families = [families]
+    functions = dict(resolve_function(spec) for spec in specs)
+    out: dict[str, dict[str, Callable[..., Any]]] = {}
+    for name, fn in functions.items():
+        users = [f for f in families if name in GEOMETRY_FAMILIES[f].requires]
+        if not users:
+            known = sorted({r for f in families for r in GEOMETRY_FAMILIES[f].requires})
+            where = f"geometry family '{families[0]}'" if len(families) == 1 else "the geometry families run"
+            raise ConfigError(
+                f"--function: no function '{name}' in {where}; replaceable: {', '.join(known)}"
+                f"{did_you_mean(name, known)}"
+            )
+        for f in users:
+            out.setdefault(f, {})[name] = fn
+    return out
 
 
 def _plugin_args() -> list[str]:
@@ -112,6 +177,7 @@ def pytest_args(
     targets: Sequence[tuple[str, str]] = (),
     config: Mapping[str, Any] | Sequence[str] = (),
     geometry: Sequence[str] = (),
+    functions: Sequence[str] = (),
     keyword: str | None = None,
     verbosity: int = 0,
     max_examples: int | None = None,
@@ -129,6 +195,7 @@ def pytest_args(
     pairs = config if not isinstance(config, Mapping) else _flatten(config)
     args += [f"--conformance-config={pair}" for pair in pairs]
     args += [f"--conformance-geometry={family}" for family in geometry]
+    args += [f"--conformance-geometry-function={spec}" for spec in functions]
     if keyword:
         args += ["-k", keyword]
     if max_examples is not None:
@@ -164,6 +231,7 @@ def run_conformance(
     config: Mapping[str, Any] | None = None,
     *,
     geometry: str | None = None,
+    functions: Sequence[str] = (),
     keyword: str | None = None,
     verbosity: int = 0,
     max_examples: int | None = None,
@@ -171,6 +239,7 @@ def run_conformance(
 ) -> int:
     """Run the checks of component ``kind`` / ``name`` (built with ``config``, which may hold a
     ``preset``), or of a ``geometry`` family (``"*"``: all), under pytest; return its exit status.
+    ``functions`` (``"[NAME=]MODULE:ATTR"``) replace core geometry functions in the geometry checks.
 
     The target is validated first: an unknown kind, name, config key or family raises
     :class:`~emoportraits_core.errors.EmoportraitsError` before pytest starts. If no check runs
@@ -186,12 +255,16 @@ def run_conformance(
         targets.append((kind, name))
     if geometry is not None:
         validate_geometry_family(geometry)
+        geometry_overrides(functions, geometry)  # a bad function path fails here, in one line
+    elif functions:
+        raise ConfigError("--function applies to the geometry checks only")
     with tempfile.TemporaryDirectory(prefix="emoportraits-conformance-") as tmp:
         args = pytest_args(
             Path(tmp),
             targets=targets,
             config=config or {},
             geometry=[geometry] if geometry is not None else [],
+            functions=functions,
             keyword=keyword,
             verbosity=verbosity,
             max_examples=max_examples,

@@ -37,10 +37,14 @@ class Motion:
     """Head motion of a batch of frames.
 
     Attributes:
-        rotation: ``(B, 3, 3)`` rotation matrices (det +1).
+        rotation: ``(B, 3, 3)`` rotation matrices (orthonormal, det +1).
         translation: ``(B, 3)`` translation in normalised volume units (the grid spans ``[-1, 1]``).
         expression: ``(B, Z)`` expression latent (``Z = 128`` for the released model).
         scale: ``(B, 3)`` anisotropic head scale, or None for unit scale.
+
+    Construction checks shapes only: reading values would cost a host-device sync per batch on
+    CUDA. Where motions enter the program (file readers, encoders under test, the conformance
+    suite), call :meth:`check_rotation`, which raises on a reflection or a non-orthonormal matrix.
     """
 
     rotation: Tensor = attrs.field(converter=_tensor)
@@ -66,6 +70,28 @@ class Motion:
 
     def __len__(self) -> int:
         return self.batch_size
+
+    def check_rotation(self, atol: float = 1e-4) -> None:
+        """Raise :class:`InputError` unless every rotation is a proper rotation: finite,
+        ``|R^T R - I| <= atol`` entrywise and ``|det R - 1| <= atol`` (a reflection has det -1).
+
+        Reads the values (one host-device sync on CUDA), so it is never called on construction;
+        computed in float64 on the CPU copy. ``atol`` suits float32; pass ~1e-2 for bfloat16.
+        """
+        r = self.rotation.detach().to("cpu", torch.float64)
+        if r.numel() == 0:
+            return
+        eye = torch.eye(3, dtype=torch.float64)
+        gram_err = (r.transpose(-1, -2) @ r - eye).abs().amax((-1, -2))
+        det = torch.linalg.det(r)
+        bad = ~(torch.isfinite(r).all(-1).all(-1) & (gram_err <= atol) & ((det - 1).abs() <= atol))
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            raise InputError(
+                f"Motion.rotation[{i}] is not a rotation: det {float(det[i]):.4g} (expected 1), "
+                f"max |R^T R - I| {float(gram_err[i]):.3g} (atol {atol:g}); {int(bad.sum())} of "
+                f"{r.shape[0]} matrices fail"
+            )
 
     def scale_or_ones(self) -> Tensor:
         """``(B, 3)`` scale, ones where :attr:`scale` is None."""

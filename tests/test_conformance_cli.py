@@ -68,6 +68,15 @@ def test_help_explains_and_gives_examples(capsys):
         (["conformance", "geometry", "rotation6d"], "did you mean 'rotation_6d'?"),
         (["conformance", "warper"], "give the name of the warper"),
         (["conformance"], "give KIND NAME"),
+        (["conformance", "geometry", "warp", "--function", "warp_volume=no_such_module:f"], "cannot import"),
+        (["conformance", "geometry", "warp", "--function", "my_warp"], "expects [NAME=]MODULE:ATTR"),
+        (
+            ["conformance", "geometry", "warp", "--function", "torch.nn.functional:grid_sampel"],
+            "did you mean",
+        ),
+        (["conformance", "geometry", "warp", "--function", "math:pi"], "is a float, not a function"),
+        (["conformance", "geometry", "euler", "--function", "math:sqrt"], "no function 'sqrt'"),
+        (["conformance", "warper", "toy_warper", "--function", "math:sqrt"], "applies to 'geometry' only"),
     ],
 )
 def test_bad_targets_are_one_line_errors_before_pytest(toy_default_registry, capsys, argv, message):
@@ -135,8 +144,65 @@ def test_broken_component_fails_naming_the_check(isolated, tmp_path, capsys, mon
     code, out = _cli([*argv, "-k", "state_dict or determinism"], capsys)
     assert code == 1, out
     assert "FAILED conformance[volume:broken_hidden_buffer]::state_dict_roundtrip" in out
-    assert "state_dict_roundtrip failed: fresh instance after loading vs original" in out
+    assert (
+        "state_dict_roundtrip failed on volume 'broken_hidden_buffer': fresh instance after loading vs original"
+        in out
+    )
     assert "1 failed, 1 passed" in out
+
+
+def test_geometry_checks_a_function_given_by_its_import_path(isolated, capsys):
+    """A third-party function, named on the command line: here a broken one from the catalogue."""
+    broken = "emoportraits_conformance.broken_geometry:compose_affine_reversed"
+    argv = [
+        "conformance",
+        "geometry",
+        "affine",
+        "--function",
+        f"compose_affine={broken}",
+        "--max-examples",
+        "2",
+    ]
+    code, out = _cli(argv, capsys)
+    assert code == 1, out
+    assert "FAILED geometry[affine]::compose_order" in out
+    assert "affine.compose_order failed: compose_affine(a, b) . p = a . (b . p)" in out
+    code, out = _cli(
+        [*argv[:4], "compose_affine=emoportraits_core.geometry:compose_affine", *argv[5:]], capsys
+    )
+    assert code == 0, out  # the core's own function, named the same way, passes
+
+
+def test_missing_pytest_is_a_one_line_error(tmp_path):
+    """Without pytest (simulated: None in sys.modules makes its import fail), one line, exit 2."""
+    script = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "from emoportraits_core.cli import main\n"
+        "sys.exit(main(['conformance', 'geometry', 'euler']))\n"
+    )
+    code, out = _run(["-c", script], tmp_path, tmp_path)
+    assert code == 2, out
+    assert out.strip().splitlines() == [out.strip()]
+    assert out.startswith("error: the conformance suite needs pytest>=8") and "pip install" in out
+
+
+def test_the_command_is_the_suite_plugin(monkeypatch):
+    """`conformance` is added through the emoportraits_add_commands hook of the suite's plugin."""
+    import importlib.metadata
+
+    from emoportraits_core import make_plugin_manager
+    from emoportraits_core.cli import build_parser
+
+    eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="emoportraits")}
+    assert eps["emoportraits_conformance"] == "emoportraits_conformance.plugin"
+    commands = lambda: set(build_parser()._subparsers._group_actions[0].choices)  # noqa: E731
+    monkeypatch.setattr(plugin_manager, "_default", {"pm": make_plugin_manager(entry_points=False)})
+    assert "conformance" not in commands() and "plugins" in commands()
+    from emoportraits_conformance import plugin
+
+    pm = make_plugin_manager(entry_points=False, plugins=[plugin])
+    monkeypatch.setattr(plugin_manager, "_default", {"pm": pm})
+    assert "conformance" in commands()
 
 
 def test_no_check_run_is_a_failure(monkeypatch, capsys):

@@ -27,6 +27,7 @@ EXAMPLES = 2
 
 TOY_COMPONENTS = [
     ("encoder", "toy_encoder"),
+    ("encoder", "toy_motion_encoder"),
     ("volume", "toy_volume"),
     ("warper", "toy_warper"),
     ("renderer", "toy_renderer"),

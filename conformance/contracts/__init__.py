@@ -12,14 +12,20 @@ A check runs on a factory of fresh components::
     for check in checks_for("warper"):
         check.run(make)  # raises ContractViolation (an AssertionError) or NotApplicable
 
-Hooks a component may define for the suite:
+Hooks a component may define for the suite (validated by the ``conformance_hooks`` check):
 
 - ``conformance_no_grad: ClassVar[frozenset[str]]``: parameter-name prefixes exempt from the
-  ``gradients`` check (parameters that legitimately get no gradient from one forward pass);
+  ``gradients`` check (parameters that legitimately get no gradient from one forward pass); every
+  entry must match a parameter name;
 - ``example_inputs(batch, generator=, dtype=, device=)``: valid inputs when the specs alone cannot
   draw them (see :class:`emoportraits_core.Component`);
-- drivers: the method ``conformance_sources(tmp_dir) -> list[Path]`` (see
-  :mod:`.driver`); losses: the class attribute ``zero_on_identical``.
+- warpers: ``conformance_neutralise()`` (neutralise the learned deformation in place; default: every
+  parameter set to 0) and ``conformance_warp_identity: ClassVar[bool]`` (see :mod:`.warper_motion`);
+- drivers: the methods ``conformance_sources(tmp_dir) -> list[Path]`` (see :mod:`.driver`) and
+  ``conformance_long_source(tmp_dir, frames) -> Path`` (see :mod:`.driver_memory`); losses: the class
+  attribute ``zero_on_identical``.
+
+Behavioural checks also run on perturbed and scaled weights (:mod:`._weights`).
 """
 
 from __future__ import annotations
@@ -28,10 +34,14 @@ from collections.abc import Iterable
 
 from ._base import DEFAULT_MAX_EXAMPLES, Check, CheckContext, ContractViolation, NotApplicable, check
 from .driver import DRIVER_CHECKS
+from .driver_memory import DRIVER_MEMORY_CHECKS
 from .generic_behaviour import GENERIC_BEHAVIOUR_CHECKS
+from .generic_device import GENERIC_DEVICE_CHECKS
 from .generic_ports import GENERIC_PORT_CHECKS
+from .generic_state import GENERIC_STATE_CHECKS
 from .kinds import DISCRIMINATOR_CHECKS, ENCODER_CHECKS, RENDERER_CHECKS, VOLUME_CHECKS, WARPER_CHECKS
 from .loss import LOSS_CHECKS
+from .warper_motion import WARPER_MOTION_CHECKS
 
 __all__ = [
     "CHECKS_BY_KIND",
@@ -49,17 +59,22 @@ __all__ = [
 ]
 
 #: checks for every module component, whatever its kind.
-GENERIC_CHECKS: list[Check] = [*GENERIC_PORT_CHECKS, *GENERIC_BEHAVIOUR_CHECKS]
+GENERIC_CHECKS: list[Check] = [
+    *GENERIC_PORT_CHECKS,
+    *GENERIC_BEHAVIOUR_CHECKS,
+    *GENERIC_STATE_CHECKS,
+    *GENERIC_DEVICE_CHECKS,
+]
 
 #: kind -> the checks that kind adds.
 CHECKS_BY_KIND: dict[str, list[Check]] = {
     "encoder": list(ENCODER_CHECKS),
-    "warper": list(WARPER_CHECKS),
+    "warper": [*WARPER_CHECKS, *WARPER_MOTION_CHECKS],
     "volume": list(VOLUME_CHECKS),
     "renderer": list(RENDERER_CHECKS),
     "loss": list(LOSS_CHECKS),
     "discriminator": list(DISCRIMINATOR_CHECKS),
-    "driver": list(DRIVER_CHECKS),
+    "driver": [*DRIVER_CHECKS, *DRIVER_MEMORY_CHECKS],
 }
 
 #: kinds whose components are not called like modules: no generic checks.

@@ -19,7 +19,14 @@ import hypothesis
 import torch
 from hypothesis import HealthCheck, Phase
 
-__all__ = ["DEFAULT_MAX_EXAMPLES", "Check", "CheckContext", "ContractViolation", "NotApplicable"]
+__all__ = [
+    "DEFAULT_MAX_EXAMPLES",
+    "Check",
+    "CheckContext",
+    "ContractViolation",
+    "NotApplicable",
+    "component_label",
+]
 
 #: hypothesis examples per drawn property unless the caller says otherwise.
 DEFAULT_MAX_EXAMPLES = 10
@@ -44,17 +51,20 @@ class CheckContext:
         make: ``make() -> component``, a fresh instance each call (random init from torch's RNG).
         tmp_dir: an empty directory that lives as long as the check.
         max_examples: hypothesis examples per drawn property.
+        built: class names of the components built so far (to name the component in messages).
     """
 
     make: Callable[[], Any]
     tmp_dir: Path
     max_examples: int = DEFAULT_MAX_EXAMPLES
+    built: list[str] = attrs.field(factory=list, eq=False, repr=False)
 
     def build(self, seed: int = 0, *, train: bool = False) -> Any:
         """A fresh component whose parameters are drawn with torch seed ``seed``, in eval mode
         unless ``train``."""
         torch.manual_seed(seed)
         component = self.make()
+        self.built.append(type(component).__name__)
         if hasattr(component, "train"):
             component.train(train)
         return component
@@ -112,8 +122,33 @@ class Check:
         """
         with tempfile.TemporaryDirectory(prefix=f"conformance-{self.name}-") as tmp:
             ctx = CheckContext(make, Path(tmp), max_examples or DEFAULT_MAX_EXAMPLES)
-            with torch.random.fork_rng(devices=[]):
-                self.fn(ctx)
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    self.fn(ctx)
+            except ContractViolation as exc:
+                raise _labelled(exc, f"{self.name} failed on {component_label(make, ctx)}") from exc
+
+
+def component_label(make: Callable[[], Any], ctx: CheckContext | None = None) -> str:
+    """How messages name the component: ``make.conformance_label`` (set by the runner, e.g.
+    ``warper 'toy_warper'``), else the class of the components ``make`` builds."""
+    label = getattr(make, "conformance_label", None)
+    if label:
+        return str(label)
+    if isinstance(make, type):
+        return make.__name__
+    if ctx is not None and ctx.built:
+        return ctx.built[-1]
+    return "the component"
+
+
+def _labelled(exc: ContractViolation, prefix: str) -> ContractViolation:
+    """``exc`` with its message prefixed by ``prefix`` (check and component), notes kept."""
+    text = str(exc)
+    out = ContractViolation(text if text.startswith(prefix) else f"{prefix}: {text}")
+    for note in getattr(exc, "__notes__", []):
+        out.add_note(note)
+    return out
 
 
 def check(name: str, kind: str = "*") -> Callable[[Callable[[CheckContext], None]], Check]:

@@ -8,7 +8,21 @@ suite calls on an instance with an empty scratch directory::
             \"\"\"Write a few short, valid sources (e.g. 1 and 7 frames) under tmp_dir; return their paths.\"\"\"
 
 Include a source whose length is not a multiple of small batch sizes, so that a dropped or padded
-last batch shows.
+last batch shows. A second, optional hook lets the suite check that a stream never reads the whole
+source first (without it that check is not applicable)::
+
+    class MyDriver(Driver):
+        def conformance_long_source(self, tmp_dir: Path, frames: int) -> Path:
+            \"\"\"Write a valid source of exactly ``frames`` frames under tmp_dir (content may repeat;
+            keep it quick) and return its path.\"\"\"
+
+``driver_bounded_memory`` (:mod:`.driver_memory`) asks for a 64-frame source and a long one (about
+64 MiB of frames as yielded, 256 to 2**20 frames), and compares the peak resident memory (Linux
+``VmHWM``, reset before each) of opening ``stream(source, 1)`` and taking its first batch: the
+long source may cost at most 16 MiB more. Per-batch and look-ahead buffers cancel out; reading the
+whole source first does not. A first excess is measured again before it is reported.
+
+A Motion a driver yields must hold proper rotations (:meth:`~emoportraits_core.Motion.check_rotation`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """Generic checks on how a component behaves: batch independence, determinism, no input mutation,
-state-dict round trip through safetensors, gradients to every trainable parameter, dtype moves.
-
-A component may exempt parameters from the gradient check with a class attribute::
-
-    class MyWarper(Warper):
-        # parameter-name prefixes that legitimately get no gradient from one forward pass
-        conformance_no_grad: ClassVar[frozenset[str]] = frozenset({"ema_", "unused_head."})
+dtype moves. Batch independence and determinism also run on perturbed weights (:mod:`._weights`).
+State (eval-mode state, the state-dict round trip, gradients) is in :mod:`.generic_state`, device
+moves in :mod:`.generic_device`.
 """
 
 from __future__ import annotations
@@ -14,7 +10,6 @@ from typing import Any
 
 import torch
 from hypothesis import strategies as st
-from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from ._base import CheckContext, ContractViolation, NotApplicable, check
@@ -28,6 +23,7 @@ from ._values import (
     map_tensors,
     select,
 )
+from ._weights import WEIGHT_VARIANTS, build_variant
 from .generic_ports import specs_of
 
 __all__ = [
@@ -38,9 +34,7 @@ __all__ = [
     "bfloat16_move",
     "determinism",
     "float64_move",
-    "gradients",
     "inputs_not_modified",
-    "state_dict_roundtrip",
 ]
 
 #: float64 vs float32 outputs must agree within float32's tolerance times this.
@@ -55,12 +49,26 @@ def _cast(value: Any, dtype: torch.dtype) -> Any:
     return map_tensors(value, lambda t: t.to(dtype) if t.is_floating_point() else t)
 
 
+def _assert_batch_independent(comp: Any, inputs: dict, batch: int, perm: Tensor, weights: str) -> None:
+    """Items alone and the permuted batch give the items / permutation of the batched outputs."""
+    ins, outs = specs_of(comp)
+    full = call(comp, inputs, f"run() on a batch of {batch} ({weights})")
+    for i in range(batch):
+        one = call(comp, select(inputs, ins, slice(i, i + 1), batch), f"run() on item {i} alone ({weights})")
+        expected = select(full, outs, slice(i, i + 1), batch)
+        assert_same(one, expected, f"item {i} alone vs in a batch of {batch} ({weights})", scale=BATCH_SCALE)
+    permuted = call(comp, select(inputs, ins, perm, batch), f"run() on the permuted batch ({weights})")
+    expected = select(full, outs, perm, batch)
+    assert_same(permuted, expected, f"batch permuted by {perm.tolist()} ({weights})", scale=BATCH_SCALE)
+
+
 @check("batch_independence")
 def batch_independence(ctx: CheckContext) -> None:
     """In eval mode, item i of a batch gives the same output as item i alone, and permuting the batch
-    permutes the outputs (no batch statistics, no mixing between items), for drawn batch sizes."""
+    permutes the outputs (no batch statistics, no mixing between items), for drawn batch sizes on the
+    initial weights and once on perturbed weights (a zero-initialised gate hides nothing then)."""
     comp = ctx.build(0)
-    ins, outs = specs_of(comp)
+    _, outs = specs_of(comp)
     probe = call(comp, inputs_for(comp, 2, 0), "run() on a batch of 2")
     for port, value in probe.items():
         declared = is_batched_port(outs[port]) if port in outs else None
@@ -70,29 +78,29 @@ def batch_independence(ctx: CheckContext) -> None:
 
     @ctx.given(batch=st.integers(2, 4), seed=st.integers(0, 2**16), data=st.data())
     def prop(batch: int, seed: int, data: st.DataObject) -> None:
-        inputs = inputs_for(comp, batch, seed)
-        full = call(comp, inputs, f"run() on a batch of {batch}")
-        for i in range(batch):
-            one = call(comp, select(inputs, ins, slice(i, i + 1), batch), f"run() on item {i} alone")
-            expected = select(full, outs, slice(i, i + 1), batch)
-            assert_same(one, expected, f"item {i} alone vs in a batch of {batch}", scale=BATCH_SCALE)
         perm = torch.tensor(data.draw(st.permutations(range(batch)), label="permutation"))
-        permuted = call(comp, select(inputs, ins, perm, batch), "run() on the permuted batch")
-        expected = select(full, outs, perm, batch)
-        assert_same(permuted, expected, f"batch permuted by {perm.tolist()}", scale=BATCH_SCALE)
+        _assert_batch_independent(comp, inputs_for(comp, batch, seed), batch, perm, "initial weights")
 
     prop()
+    perturbed = build_variant(ctx, "perturbed")
+    inputs = inputs_for(perturbed, 2, 1)
+    _assert_batch_independent(perturbed, inputs, 2, torch.tensor([1, 0]), WEIGHT_VARIANTS["perturbed"])
 
 
 @check("determinism")
 def determinism(ctx: CheckContext) -> None:
     """In eval mode, two calls on the same inputs give bit-identical outputs (no dropout or noise
-    left on, no state carried between calls)."""
-    comp = ctx.build(0)
-    inputs = inputs_for(comp, 2, 0)
-    first = call(comp, inputs, "first run()")
-    second = call(comp, inputs, "second run()")
-    assert_same(second, first, "second call vs first call on the same inputs (eval mode)", exact=True)
+    left on, no state carried between calls), on the initial and on perturbed weights (noise behind
+    a zero-initialised gate shows then)."""
+    for variant in ("initial", "perturbed"):
+        comp = build_variant(ctx, variant)
+        inputs = inputs_for(comp, 2, 0)
+        weights = WEIGHT_VARIANTS[variant]
+        first = call(comp, inputs, f"first run() ({weights})")
+        second = call(comp, inputs, f"second run() ({weights})")
+        assert_same(
+            second, first, f"second call vs first call on the same inputs (eval mode, {weights})", exact=True
+        )
 
 
 @check("inputs_not_modified")
@@ -105,74 +113,6 @@ def inputs_not_modified(ctx: CheckContext) -> None:
         mode = "train" if train else "eval"
         call(comp, inputs, f"run() in {mode} mode")
         assert_same(inputs, before, f"inputs after run() in {mode} mode", exact=True)
-
-
-@check("state_dict_roundtrip")
-def state_dict_roundtrip(ctx: CheckContext) -> None:
-    """state_dict() saved with safetensors and loaded (strict) into a fresh, differently initialised
-    instance gives the same outputs: every tensor that matters is in the state dict."""
-    source = ctx.build(0)
-    inputs = inputs_for(source, 2, 0)
-    expected = call(source, inputs, "run() on the original")
-    state = {}
-    for key, value in source.state_dict().items():
-        if not isinstance(value, Tensor):
-            raise ContractViolation(f"state_dict() entry '{key}' is a {type(value).__name__}, not a tensor")
-        state[key] = value.detach().clone().contiguous()
-    path = ctx.tmp_dir / "state.safetensors"
-    try:
-        save_file(state, str(path))
-    except Exception as exc:
-        raise ContractViolation(f"safetensors could not save state_dict(): {exc}") from exc
-    fresh = ctx.build(1)
-    missing, unexpected = fresh.load_state_dict(load_file(str(path)), strict=False)
-    if missing or unexpected:
-        raise ContractViolation(
-            f"loading into a fresh instance: missing keys {missing}, unexpected {unexpected}"
-        )
-    fresh.eval()
-    assert_same(
-        call(fresh, inputs, "run() after loading"), expected, "fresh instance after loading vs original"
-    )
-
-
-def _no_grad_prefixes(comp: Any) -> tuple[str, ...]:
-    return tuple(sorted(getattr(type(comp), "conformance_no_grad", frozenset())))
-
-
-@check("gradients")
-def gradients(ctx: CheckContext) -> None:
-    """In train mode, a random projection of the outputs back-propagates a finite, not-all-zero gradient
-    into every trainable parameter (except those under the class's conformance_no_grad prefixes)."""
-    comp = ctx.build(0, train=True)
-    exempt = _no_grad_prefixes(comp)
-    params = [(n, p) for n, p in comp.named_parameters() if p.requires_grad and not n.startswith(exempt)]
-    if not params:
-        raise NotApplicable("no trainable parameters (outside conformance_no_grad)")
-    result = call(comp, inputs_for(comp, 2, 0), "run() in train mode", grad=True)
-    gen = torch.Generator().manual_seed(1)
-    terms = [
-        (t * torch.randn(t.shape, generator=gen).to(t.dtype)).sum()
-        for t in floating_leaves(result).values()
-        if t.requires_grad
-    ]
-    if not terms:
-        raise ContractViolation("no output depends on a trainable parameter (nothing requires grad)")
-    try:
-        torch.stack(terms).sum().backward()
-    except Exception as exc:
-        raise ContractViolation(f"backward() raised {type(exc).__name__}: {exc}") from exc
-    problems = {
-        "no gradient": [n for n, p in params if p.grad is None],
-        "a non-finite gradient": [
-            n for n, p in params if p.grad is not None and not torch.isfinite(p.grad).all()
-        ],
-        "an all-zero gradient": [n for n, p in params if p.grad is not None and not p.grad.any()],
-    }
-    found = [f"{what}: {', '.join(names)}" for what, names in problems.items() if names]
-    if found:
-        hint = "list name prefixes in the class attribute conformance_no_grad to exempt parameters"
-        raise ContractViolation(f"parameters with {'; '.join(found)} ({hint})")
 
 
 def _reference_and_moved(ctx: CheckContext, dtype: torch.dtype) -> tuple[Any, Any]:
@@ -215,8 +155,6 @@ GENERIC_BEHAVIOUR_CHECKS = [
     batch_independence,
     determinism,
     inputs_not_modified,
-    state_dict_roundtrip,
-    gradients,
     float64_move,
     bfloat16_move,
 ]

@@ -1,5 +1,7 @@
 """Generic checks on what a component declares and returns: ports, types, shapes, dtypes, ranges,
-finite values. They apply to every module component (an ``nn.Module`` called through ``run``)."""
+finite values. They apply to every module component (an ``nn.Module`` called through ``run``).
+Ranges are also checked on scaled weights, finiteness on perturbed weights (:mod:`._weights`); a
+Motion crossing a port must hold proper rotations (:meth:`Motion.check_rotation`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from emoportraits_core import Appearance, Motion
+from emoportraits_core.errors import InputError
 from emoportraits_core.ports import PortSpec
 from emoportraits_core.shapes import format_pattern, match_shape
 from emoportraits_core.types import batch_size_of
@@ -18,9 +21,11 @@ from emoportraits_core.types import batch_size_of
 from ..tolerances import tolerance
 from ._base import CheckContext, ContractViolation, NotApplicable, check
 from ._values import EXTREME_CASES, call, extreme_inputs, inputs_for, leaves
+from ._weights import WEIGHT_VARIANTS, build_variant
 
 __all__ = [
     "GENERIC_PORT_CHECKS",
+    "check_motion_rotation",
     "check_value_against_spec",
     "declared_ports",
     "example_inputs",
@@ -61,6 +66,8 @@ def check_value_against_spec(
     size = batch_size_of(value)
     if batch is not None and spec.type in ("motion", "appearance") and size != batch:
         raise ContractViolation(f"{where}: batch size {size}, expected {batch}")
+    if isinstance(value, Motion):
+        check_motion_rotation(where, value)
     if spec.shape is not None:
         targets = {"": value.expression} if isinstance(value, Motion) else leaves(value)
         if isinstance(value, Appearance):
@@ -79,16 +86,35 @@ def check_value_against_spec(
                 raise ContractViolation(f"{path}: dtype {tensor.dtype}, expected {dtype} (the inputs' dtype)")
 
 
+def check_motion_rotation(where: str, motion: Motion, *, skip_non_finite: bool = False) -> None:
+    """Raise ContractViolation unless ``motion.rotation`` holds proper rotations (orthonormal, det +1,
+    :meth:`Motion.check_rotation` with float32's tolerance); ``skip_non_finite`` ignores the items
+    whose rotation is not finite (overflow on scaled weights)."""
+    if skip_non_finite:
+        keep = torch.isfinite(motion.rotation.detach()).flatten(1).all(1)
+        motion = motion[keep.nonzero()[:, 0]]
+    low = motion.rotation.dtype in (torch.float16, torch.bfloat16)
+    try:
+        motion.check_rotation(atol=1e-2 if low else 1e-4)
+    except InputError as exc:
+        raise ContractViolation(f"{where}: {exc}") from None
+
+
 def _names(t: type | tuple[type, ...]) -> str:
     return " or ".join(x.__name__ for x in (t if isinstance(t, tuple) else (t,)))
 
 
 def _check_range(where: str, value: Any, spec: PortSpec) -> None:
+    """Every finite value of ``value`` lies in the port's declared range (non-finite values are the
+    finite_outputs check's business)."""
     if spec.range is None:
         return
     lo, hi = spec.range
     for path, t in leaves(value, where).items():
-        if not t.is_floating_point() or t.numel() == 0:
+        if not t.is_floating_point():
+            continue
+        t = t.detach()[torch.isfinite(t.detach())]
+        if t.numel() == 0:
             continue
         atol = tolerance(t.dtype)[1] if t.dtype in (torch.float32, torch.float64) else 1e-2
         tmin, tmax = float(t.min()), float(t.max())
@@ -168,25 +194,34 @@ def output_shapes(ctx: CheckContext) -> None:
 
 @check("output_range")
 def output_range(ctx: CheckContext) -> None:
-    """Outputs that declare a value range stay in it, on drawn and on extreme inputs."""
+    """Outputs that declare a value range stay in it, on drawn and on extreme inputs, with the initial
+    weights and with scaled weights that drive squashing layers to saturation (an unclamped
+    `sigmoid(x) * 1.2 - 0.1` stays in [0, 1] at initialisation only)."""
     comp = ctx.build(0)
     ins, outs = specs_of(comp)
     ranged = {p: s for p, s in outs.items() if s.range is not None}
     if not ranged:
         raise NotApplicable("no output port declares a value range")
 
-    def check_outputs(inputs: Mapping[str, Any], what: str) -> None:
-        result = call(comp, inputs, what)
+    def check_outputs(component: Any, inputs: Mapping[str, Any], what: str) -> None:
+        result = call(component, inputs, what)
         for port, spec in ranged.items():
             _check_range(f"output '{port}' ({what})", result[port], spec)
 
     base = inputs_for(comp, 2, 0)
     for case in EXTREME_CASES:
-        check_outputs(extreme_inputs(base, ins, case), f"'{case}' extreme inputs")
+        check_outputs(comp, extreme_inputs(base, ins, case), f"'{case}' extreme inputs")
+    scaled = build_variant(ctx, "scaled")
+    weights = WEIGHT_VARIANTS["scaled"]
+    small = inputs_for(scaled, 1, 0)
+    for case, inputs in (
+        {"drawn": small} | {c: extreme_inputs(small, ins, c) for c in EXTREME_CASES}
+    ).items():
+        check_outputs(scaled, inputs, f"'{case}' inputs, {weights}")
 
     @ctx.given(batch=st.integers(1, 3), seed=_SEEDS)
     def prop(batch: int, seed: int) -> None:
-        check_outputs(inputs_for(comp, batch, seed), "drawn inputs")
+        check_outputs(comp, inputs_for(comp, batch, seed), "drawn inputs")
 
     prop()
 
@@ -194,19 +229,24 @@ def output_range(ctx: CheckContext) -> None:
 @check("finite_outputs")
 def finite_outputs(ctx: CheckContext) -> None:
     """Outputs are finite on extreme but valid inputs: images all 0, all 1 and alternating; volumes of
-    zeros, large constants and large random values; identity, half-turn and quarter-turn motions."""
-    comp = ctx.build(0)
-    ins, _ = specs_of(comp)
-    base = inputs_for(comp, 2, 0)
-    for case in EXTREME_CASES:
-        result = call(comp, extreme_inputs(base, ins, case), f"run() on '{case}' extreme inputs")
-        for path, t in leaves(result).items():
-            if t.is_floating_point() and not torch.isfinite(t).all():
-                bad = int((~torch.isfinite(t)).sum())
-                raise ContractViolation(
-                    f"output '{path}' has {bad} non-finite values on '{case}' extreme inputs "
-                    f"({EXTREME_CASES[case]})"
-                )
+    zeros, large constants and large random values; identity, half-turn and quarter-turn motions;
+    with the initial and with perturbed weights."""
+    for variant, batch in (("initial", 2), ("perturbed", 1)):
+        comp = build_variant(ctx, variant)
+        ins, _ = specs_of(comp)
+        base = inputs_for(comp, batch, 0)
+        weights = WEIGHT_VARIANTS[variant]
+        for case in EXTREME_CASES:
+            result = call(
+                comp, extreme_inputs(base, ins, case), f"run() on '{case}' extreme inputs ({weights})"
+            )
+            for path, t in leaves(result).items():
+                if t.is_floating_point() and not torch.isfinite(t).all():
+                    bad = int((~torch.isfinite(t)).sum())
+                    raise ContractViolation(
+                        f"output '{path}' has {bad} non-finite values on '{case}' extreme inputs "
+                        f"({EXTREME_CASES[case]}), {weights}"
+                    )
 
 
 GENERIC_PORT_CHECKS = [declared_ports, example_inputs, output_shapes, output_range, finite_outputs]

@@ -8,11 +8,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from emoportraits_core import Motion
 from emoportraits_core.interfaces.encoder import ENCODER_OUTPUT_TYPES
 
 from ._base import CheckContext, ContractViolation, NotApplicable, check
 from ._values import EXTREME_CASES, assert_same, call, extreme_inputs, inputs_for, leaves, map_tensors
-from .generic_ports import specs_of
+from ._weights import WEIGHT_VARIANTS, build_variant
+from .generic_ports import check_motion_rotation, specs_of
 
 __all__ = [
     "DISCRIMINATOR_CHECKS",
@@ -44,6 +46,34 @@ def encoder_ports(ctx: CheckContext) -> None:
         raise ContractViolation(
             f"an encoder has exactly one output of a type in {ENCODER_OUTPUT_TYPES}, got {got}"
         )
+
+
+@check("encoder_motion_rotation", "encoder")
+def encoder_motion_rotation(ctx: CheckContext) -> None:
+    """An encoder whose output is a Motion returns proper rotations (orthonormal, det +1; no reflection)
+    on drawn and extreme images, with initial, perturbed and scaled weights (items whose rotation
+    overflows to non-finite values on scaled weights are skipped)."""
+    comp = ctx.build(0)
+    _, outs = specs_of(comp)
+    ports = [p for p, s in outs.items() if s.type == "motion"]
+    if not ports:
+        raise NotApplicable("the encoder's output is not a motion")
+    base = inputs_for(comp, 2, 0)
+    ins, _ = specs_of(comp)
+    if set(base) != {"image"}:
+        raise NotApplicable(f"inputs {sorted(base)} are not the encoder's one 'image' (see encoder_ports)")
+    cases = [base] + [extreme_inputs(base, ins, case) for case in EXTREME_CASES]
+    images = {"image": torch.cat([c["image"] for c in cases])}  # one call per weight variant
+    for variant in WEIGHT_VARIANTS:
+        component = comp if variant == "initial" else build_variant(ctx, variant)
+        weights = WEIGHT_VARIANTS[variant]
+        result = call(component, images, f"run() on drawn and extreme images ({weights})")
+        for port in ports:
+            motion = result[port]
+            if not isinstance(motion, Motion):
+                raise ContractViolation(f"output '{port}' must be a Motion, got {type(motion).__name__}")
+            where = f"output '{port}' on drawn and extreme images ({weights})"
+            check_motion_rotation(where, motion, skip_non_finite=variant == "scaled")
 
 
 # -- warper ---------------------------------------------------------------------------------------
@@ -147,21 +177,28 @@ def volume_ports(ctx: CheckContext) -> None:
 @check("renderer_image", "renderer")
 def renderer_image(ctx: CheckContext) -> None:
     """Output `image` is a (B, 3, H, W) float tensor with values in [0, 1], on drawn and extreme volumes
-    (whatever range the renderer declares)."""
-    comp = ctx.build(0)
-    ins, _ = specs_of(comp)
-    base = inputs_for(comp, 2, 0)
-    cases = {"drawn": base} | {case: extreme_inputs(base, ins, case) for case in EXTREME_CASES}
-    for case, inputs in cases.items():
-        image = call(comp, inputs, f"run() on '{case}' inputs").get("image")
-        if not isinstance(image, Tensor) or image.dim() != 4 or image.shape[:2] != (2, 3):
-            shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
-            raise ContractViolation(f"output 'image' must be (B, 3, H, W) with B=2, got {shape}")
-        lo, hi = float(image.min()), float(image.max())
-        if not (lo >= 0.0 and hi <= 1.0):
-            raise ContractViolation(
-                f"output 'image' on '{case}' inputs has values in [{lo:.4g}, {hi:.4g}], not in [0, 1]"
-            )
+    (whatever range the renderer declares), with the initial weights and with scaled weights (a head
+    that saturates must still be clamped or squashed into [0, 1])."""
+    for variant, batch in (("initial", 2), ("scaled", 1)):
+        comp = build_variant(ctx, variant)
+        ins, _ = specs_of(comp)
+        base = inputs_for(comp, batch, 0)
+        weights = WEIGHT_VARIANTS[variant]
+        cases = {"drawn": base} | {case: extreme_inputs(base, ins, case) for case in EXTREME_CASES}
+        for case, inputs in cases.items():
+            image = call(comp, inputs, f"run() on '{case}' inputs ({weights})").get("image")
+            if not isinstance(image, Tensor) or image.dim() != 4 or image.shape[:2] != (batch, 3):
+                shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
+                raise ContractViolation(f"output 'image' must be (B, 3, H, W) with B={batch}, got {shape}")
+            finite = image.detach()[torch.isfinite(image.detach())]  # overflow: finite_outputs' business
+            if finite.numel() == 0:
+                continue
+            lo, hi = float(finite.min()), float(finite.max())
+            if not (lo >= 0.0 and hi <= 1.0):
+                raise ContractViolation(
+                    f"output 'image' on '{case}' inputs ({weights}) has values in [{lo:.4g}, {hi:.4g}], "
+                    "not in [0, 1]"
+                )
 
 
 # -- discriminator ------------------------------------------------------------------------------------
@@ -217,7 +254,7 @@ def discriminator_input_gradient(ctx: CheckContext) -> None:
         )
 
 
-ENCODER_CHECKS = [encoder_ports]
+ENCODER_CHECKS = [encoder_ports, encoder_motion_rotation]
 WARPER_CHECKS = [warper_ports, warper_deformation, warper_applies_deformation]
 VOLUME_CHECKS = [volume_ports]
 RENDERER_CHECKS = [renderer_image]

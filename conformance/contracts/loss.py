@@ -1,4 +1,5 @@
-"""Checks of kind ``loss``: a ``()`` scalar, differentiable, zero on identical inputs where declared."""
+"""Checks of kind ``loss``: a ``()`` scalar, differentiable (also where pred = target, where a norm or a
+sqrt has a 0/0 derivative), zero on identical inputs where declared (NaN is not zero)."""
 
 from __future__ import annotations
 
@@ -56,9 +57,9 @@ def loss_differentiable(ctx: CheckContext) -> None:
         raise ContractViolation(f"no input gets a non-zero gradient (inputs: {', '.join(grads)})")
 
 
-def identical_pair(comp: Any) -> tuple[str, str]:
+def identical_pair(comp: Any) -> tuple[str, str] | None:
     """The two inputs that are made identical: ``pred`` / ``target`` if both exist, else the first two
-    input ports with the same spec."""
+    input ports with the same spec; None if no two inputs share a spec."""
     ins, _ = specs_of(comp)
     if "pred" in ins and "target" in ins:
         return "pred", "target"
@@ -67,26 +68,73 @@ def identical_pair(comp: Any) -> tuple[str, str]:
         for b in names[i + 1 :]:
             if ins[a] == ins[b]:
                 return a, b
-    raise ContractViolation(f"zero_on_identical is set but no two inputs share a spec: {sorted(ins)}")
+    return None
+
+
+def _identical_cases(comp: Any, a: str, b: str) -> dict[str, dict[str, Any]]:
+    """Drawn and extreme inputs with ``b`` holding ``a``'s values (a separate tensor)."""
+    ins, _ = specs_of(comp)
+    base = inputs_for(comp, 2, 0)
+    cases = {"drawn": base} | {case: extreme_inputs(base, ins, case) for case in EXTREME_CASES}
+    return {
+        case: {**inputs, b: map_tensors(inputs[a], lambda t: t.clone())} for case, inputs in cases.items()
+    }
+
+
+@check("loss_gradient_at_identical", "loss")
+def loss_gradient_at_identical(ctx: CheckContext) -> None:
+    """With `pred` and `target` (or its first two inputs with the same spec) holding equal values, drawn
+    or extreme, every input gradient is finite: no sqrt or norm whose derivative is 0/0 at a zero
+    difference (training reaches exactly that point)."""
+    comp = ctx.build(0, train=True)
+    pair = identical_pair(comp)
+    if pair is None:
+        raise NotApplicable("no two inputs share a spec (nothing to make identical)")
+    a, b = pair
+    for case, inputs in _identical_cases(comp, a, b).items():
+        inputs = map_tensors(
+            inputs, lambda t: t.detach().requires_grad_(True) if t.is_floating_point() else t
+        )
+        value = _loss_value(comp, inputs, f"run() with {b} = {a} ({case} inputs)", grad=True)
+        if not isinstance(value, Tensor) or not value.requires_grad:
+            continue  # detached: loss_differentiable's business
+        try:
+            value.sum().backward()
+        except Exception as exc:
+            raise ContractViolation(
+                f"backward() with {b} = {a} ({case}) raised {type(exc).__name__}: {exc}"
+            ) from exc
+        bad = [
+            p
+            for p, t in floating_leaves(inputs).items()
+            if t.grad is not None and not torch.isfinite(t.grad).all()
+        ]
+        if bad:
+            raise ContractViolation(
+                f"non-finite gradient w.r.t. {', '.join(bad)} when {b} = {a} ({case} inputs): the loss is not "
+                "differentiable at a zero difference (e.g. sqrt(sum(d**2)) or a norm without an epsilon)"
+            )
 
 
 @check("loss_zero_on_identical", "loss")
 def loss_zero_on_identical(ctx: CheckContext) -> None:
-    """A loss whose class sets zero_on_identical = True returns 0 (up to float32's atol) when `pred` and
-    `target` (or its first two inputs with the same spec) are the same tensor, drawn or extreme."""
+    """A loss whose class sets zero_on_identical = True returns 0 (up to float32's atol; NaN is not 0)
+    when `pred` and `target` (or its first two inputs with the same spec) are the same tensor, drawn
+    or extreme."""
     comp = ctx.build(0)
     if not getattr(comp, "zero_on_identical", False):
         raise NotApplicable("the loss does not declare zero_on_identical")
-    a, b = identical_pair(comp)
-    ins, _ = specs_of(comp)
-    base = inputs_for(comp, 2, 0)
-    cases = {"drawn": base} | {case: extreme_inputs(base, ins, case) for case in EXTREME_CASES}
+    pair = identical_pair(comp)
+    if pair is None:
+        ins, _ = specs_of(comp)
+        raise ContractViolation(f"zero_on_identical is set but no two inputs share a spec: {sorted(ins)}")
+    a, b = pair
     atol = tolerance(torch.float32)[1]
-    for case, inputs in cases.items():
+    for case, inputs in _identical_cases(comp, a, b).items():
         inputs = {**inputs, b: inputs[a]}
         value = _loss_value(comp, inputs, f"run() with {b} = {a} ({case})")
-        if not isinstance(value, Tensor) or value.numel() != 1 or abs(float(value)) > atol:
+        if not isinstance(value, Tensor) or value.numel() != 1 or not abs(float(value)) <= atol:
             raise ContractViolation(f"loss with {b} identical to {a} ({case} inputs) is {value}, expected 0")
 
 
-LOSS_CHECKS = [loss_scalar, loss_differentiable, loss_zero_on_identical]
+LOSS_CHECKS = [loss_scalar, loss_differentiable, loss_gradient_at_identical, loss_zero_on_identical]

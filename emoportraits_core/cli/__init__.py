@@ -1,9 +1,9 @@
 """The ``emoportraits`` command line: parses, validates and calls; no model logic lives here.
 
-Core commands: ``plugins``, ``pipeline show|validate|run``, ``conformance``. Plugins add more
-(``animate``, ``convert``) through the ``emoportraits_add_commands`` hook. A user error prints one
-line ``error: ...`` and exits with status 2; Ctrl-C exits with 130. Set ``EMOPORTRAITS_DEBUG=1``
-to see full tracebacks.
+Core commands: ``plugins``, ``pipeline show|validate|run``. Plugins add more (``animate``,
+``convert``, and ``conformance`` from the suite's own plugin) through the
+``emoportraits_add_commands`` hook. A user error prints one line ``error: ...`` and exits with
+status 2; Ctrl-C exits with 130. Set ``EMOPORTRAITS_DEBUG=1`` to see full tracebacks.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from ..allocator import keep_freed_memory
 from ..errors import EmoportraitsError
 
 __all__ = ["build_parser", "main"]
@@ -34,14 +35,14 @@ Start with:
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     from ..plugin_manager import get_plugin_manager
-    from . import conformance_cmd, pipeline_cmd, plugins_cmd
+    from . import pipeline_cmd, plugins_cmd
 
     parser = argparse.ArgumentParser(
         prog="emoportraits", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"emoportraits {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (plugins_cmd, pipeline_cmd, conformance_cmd):
+    for module in (plugins_cmd, pipeline_cmd):
         module.add_parser(sub)
     get_plugin_manager().hook.emoportraits_add_commands(subparsers=sub)
     return parser
@@ -57,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("EMOPORTRAITS_DEBUG"))
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    keep_freed_memory()  # large CPU activations reuse their pages (see emoportraits_core.allocator)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

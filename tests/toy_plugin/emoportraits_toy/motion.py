@@ -41,4 +41,7 @@ class ToyMotionEncoder(Encoder):
         x, y, z = axis_angle.unbind(-1)
         zero = torch.zeros_like(x)
         skew = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).view(-1, 3, 3)
-        return Motion(torch.linalg.matrix_exp(skew), 0.1 * torch.tanh(feats[:, 3:6]), feats[:, 6:])
+        # matrix_exp has no usable half-precision CPU kernel (bfloat16 gives ~1e30): at least float32
+        work = torch.promote_types(skew.dtype, torch.float32)
+        rotation = torch.linalg.matrix_exp(skew.to(work)).to(skew.dtype)
+        return Motion(rotation, 0.1 * torch.tanh(feats[:, 3:6]), feats[:, 6:])

@@ -49,7 +49,12 @@ class ToyMotionFileDriver(Driver):
             for start in range(0, n, batch_size):
                 rows = slice(start, min(start + batch_size, n))
                 r, t, e = (f.get_slice(k)[rows] for k in ("rotation", "translation", "expression"))
-                yield {"motion": Motion(r, t, e)}
+                motion = Motion(r, t, e)
+                try:
+                    motion.check_rotation()  # a file is an entry point: no reflections get in
+                except InputError as exc:
+                    raise InputError(f"{source}: frames {rows.start}-{rows.stop - 1}: {exc}") from None
+                yield {"motion": motion}
 
     def conformance_sources(self, tmp_dir: Path) -> list[Path]:
         """For the conformance suite: two motion files of 1 and 7 frames (7: not a multiple of small
@@ -67,3 +72,16 @@ class ToyMotionFileDriver(Driver):
             paths.append(Path(tmp_dir) / f"motion_{n}.safetensors")
             save_file(tensors, str(paths[-1]))
         return paths
+
+    def conformance_long_source(self, tmp_dir: Path, frames: int) -> Path:
+        """For the conformance suite's memory check: a motion file of ``frames`` frames (identity
+        rotations, zero translations, small random expressions) under ``tmp_dir``."""
+        gen = torch.Generator().manual_seed(0)
+        tensors = {
+            "rotation": torch.eye(3).expand(frames, 3, 3).contiguous(),
+            "translation": torch.zeros(frames, 3),
+            "expression": 0.1 * torch.randn(frames, self.config.expression_dim, generator=gen),
+        }
+        path = Path(tmp_dir) / f"motion_long_{frames}.safetensors"
+        save_file(tensors, str(path))
+        return path
