@@ -28,7 +28,15 @@ from torch import Tensor, nn
 from .errors import CheckpointError
 from .io.atomic import atomic_output
 
-__all__ = ["FORMAT", "Checkpoint", "load_into", "read_checkpoint", "save_checkpoint", "split_by_component"]
+__all__ = [
+    "FORMAT",
+    "Checkpoint",
+    "load_into",
+    "read_checkpoint",
+    "save_checkpoint",
+    "save_components",
+    "split_by_component",
+]
 
 FORMAT = "emoportraits/1"
 
@@ -57,6 +65,19 @@ def save_checkpoint(
     flat = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     with atomic_output(path) as tmp:
         save_file(flat, str(tmp), metadata=meta)
+
+
+def save_components(
+    path: str | os.PathLike[str],
+    modules: Mapping[str, nn.Module],
+    components: Mapping[str, Mapping[str, Any]] | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> None:
+    """Write the state dicts of ``modules`` (pipeline component key -> module) as one checkpoint;
+    modules without parameters or buffers (drivers) are left out. ``components``: their
+    ``{"kind", "name", "config"}`` for the metadata."""
+    tensors = {f"{key}.{name}": t for key, m in modules.items() for name, t in m.state_dict().items()}
+    save_checkpoint(path, tensors, components or {}, metadata)
 
 
 def read_checkpoint(path: str | os.PathLike[str], *, device: str = "cpu") -> Checkpoint:

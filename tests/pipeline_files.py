@@ -16,3 +16,11 @@ def variant(tmp_path: Path, old: str, new: str, source: Path = ANIMATE) -> Path:
     path = tmp_path / source.name
     path.write_text(text.replace(old, new, 1))
     return path
+
+
+def tiny_overrides(name: str) -> list[str]:
+    """``--set`` overrides that put every component of shipped pipeline ``name`` at its ``tiny``
+    preset: the shipped graph, at test speed."""
+    from emoportraits_core.pipeline.presets import preset_overrides
+
+    return preset_overrides(name, "tiny")

@@ -160,15 +160,15 @@ def test_pipeline_typo_in_set_names_the_key(tmp_path, capsys):
 def test_interrupted_run_leaves_no_partial_output(tmp_path, monkeypatch):
     animator = Animator.load(random_weights=True, pipeline=TINY)
     calls = {"n": 0}
-    original = animator.animate_frames
+    original = animator.animate_batch
 
-    def interrupt_on_second_batch(frames):
+    def interrupt_on_second_batch(batch, **kw):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        return original(frames)
+        return original(batch, **kw)
 
-    monkeypatch.setattr(animator, "animate_frames", interrupt_on_second_batch)
+    monkeypatch.setattr(animator, "animate_batch", interrupt_on_second_batch)
     with pytest.raises(KeyboardInterrupt):
         animator.animate(WOMAN, TALKING, tmp_path / "out.mp4", batch_size=4)
     assert _no_output_left(tmp_path)
@@ -211,8 +211,8 @@ def test_compiled_networks_give_the_eager_result(tmp_path):
     clip = tmp_path / "clip.mp4"
     _cut(TALKING, clip, frames=3)
     eager = Animator.load(random_weights=True, pipeline=TINY, seed=1)
-    compiled = Animator.load(random_weights=True, pipeline=TINY, seed=1, compile=True)
-    assert compiled.compiled
+    compiled = Animator.load(random_weights=True, pipeline=TINY, seed=1, compile_networks=True)
+    assert compiled.compiled and not eager.compiled  # the eager one must not be compiled
     crops = next(iter(eager.driver.stream(clip, 3)))["driver"]
     eager.set_source(WOMAN)
     compiled.set_source(WOMAN)

@@ -18,9 +18,13 @@ from emoportraits_plugins.convert.release import RELEASE_COMPONENTS
 
 
 def test_release_components_are_those_of_the_animate_pipeline():
-    spec = load_pipeline("animate")
-    shipped = {k: (c.kind, c.name, dict(c.config)) for k, c in spec.components.items()}
-    assert shipped == RELEASE_COMPONENTS
+    """The networks of every shipped animate pipeline are the release's (the driver has no weights)."""
+    for name in ("animate", "animate_motion"):
+        spec = load_pipeline(name)
+        shipped = {
+            k: (c.kind, c.name, dict(c.config)) for k, c in spec.components.items() if c.kind != "driver"
+        }
+        assert shipped == RELEASE_COMPONENTS
 
 
 def test_converted_checkpoint_holds_every_parameter_and_the_configs(converted_checkpoint):

@@ -31,10 +31,15 @@ def test_every_package_is_listed_in_pyproject():
 
 def test_entry_points_are_declared():
     eps = PYPROJECT["project"]["entry-points"]
-    assert eps["emoportraits"] == {"emoportraits": "emoportraits_plugins"}
+    declared = {
+        "emoportraits": "emoportraits_plugins",
+        "emoportraits_motion": "emoportraits_plugins.motion.plugin",
+        "emoportraits_conformance": "emoportraits_conformance.plugin",
+    }
+    assert eps["emoportraits"] == declared
     assert eps["pytest11"] == {"emoportraits_conformance": "emoportraits_conformance.pytest_plugin"}
     installed = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="emoportraits")}
-    assert installed.get("emoportraits") == "emoportraits_plugins"
+    assert {k: installed.get(k) for k in declared} == declared
 
 
 def test_heavy_optional_packages_are_not_required():

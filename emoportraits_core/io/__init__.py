@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from .atomic import atomic_output
 
 if TYPE_CHECKING:
-    from .audio import load_audio
+    from .audio import check_audio_file, load_audio
     from .image import IMAGE_SUFFIXES, is_image_file, pil_to_tensor, read_image, to_uint8, write_image
     from .video import VideoInfo, iter_frame_arrays, iter_frames, probe_video, rotate_array
-    from .video_writer import VideoWriter, as_rate
+    from .video_writer import VideoWriter, as_rate, audio_track_bytes
 
 _LAZY = {
+    "check_audio_file": "audio",
     "load_audio": "audio",
     "IMAGE_SUFFIXES": "image",
     "is_image_file": "image",
@@ -32,6 +33,7 @@ _LAZY = {
     "rotate_array": "video",
     "VideoWriter": "video_writer",
     "as_rate": "video_writer",
+    "audio_track_bytes": "video_writer",
 }
 
 __all__ = [
@@ -40,6 +42,8 @@ __all__ = [
     "VideoWriter",
     "as_rate",
     "atomic_output",
+    "audio_track_bytes",
+    "check_audio_file",
     "is_image_file",
     "iter_frame_arrays",
     "iter_frames",

@@ -18,9 +18,31 @@ from torch import Tensor
 from ..errors import InputError
 from .video import av_reason
 
-__all__ = ["load_audio"]
+__all__ = ["check_audio_file", "load_audio"]
 
 _EXPECTED = "expected an audio file (WAV, MP3, FLAC, M4A, ...) or a video with an audio track"
+
+
+def check_audio_file(path: str | os.PathLike[str], *, what: str = "") -> Path:
+    """Check that ``path`` is a readable media file with an audio stream (nothing is decoded).
+
+    Raises:
+        InputError: missing, empty or unreadable file, or no audio stream (``what`` prefixes the name,
+            e.g. ``"--audio"``).
+    """
+    path = Path(path)
+    name = f"{what} {path}".strip()
+    if not path.is_file():
+        raise InputError(f"{name}: no such file; {_EXPECTED}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{name}: empty file; {_EXPECTED}")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise InputError(f"{name}: no audio stream; {_EXPECTED}")
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{name}: not a readable media file ({av_reason(exc)}); {_EXPECTED}") from None
+    return path
 
 
 def load_audio(path: str | os.PathLike[str], sample_rate: int = 16000) -> Tensor:

@@ -7,8 +7,8 @@ Conventions:
 - odd sizes are padded by one replicated column / row (yuv420p needs even sizes); nothing is cropped;
 - the frame rate is kept as an exact fraction (25, 30000/1001, ...); floats are turned into the
   closest fraction with a denominator <= 1001;
-- ``audio_from``: the first audio track of that file is copied in, interleaved with the video and
-  trimmed to the video's duration. AAC is remuxed packet by packet without re-encoding (so the
+- ``audio_from``: the first audio track of that file (or of the media file held in ``bytes``) is
+  copied in, interleaved with the video and trimmed to the video's duration. AAC is remuxed packet by packet without re-encoding (so the
   last packet may overrun the end by < 1 AAC frame, ~23 ms); anything else (WAV, MP3, Opus...) is
   transcoded to AAC and cut at the exact sample. A file without audio gives a silent video;
 - the output is written to a temporary file next to ``path`` and renamed on success; an exception
@@ -18,6 +18,7 @@ Conventions:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +33,7 @@ from .atomic import atomic_output
 from .image import to_uint8
 from .video import av_reason
 
-__all__ = ["VideoWriter", "as_rate"]
+__all__ = ["VideoWriter", "as_rate", "audio_track_bytes"]
 
 _AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 _BT709 = 1  # AVCOL_PRI_BT709 == AVCOL_TRC_BT709 == AVCOL_SPC_BT709
@@ -54,7 +55,7 @@ class VideoWriter:
         path: output file (``.mp4`` recommended; ``.mov`` / ``.mkv`` work too).
         fps: frame rate (float, int or Fraction).
         size: ``(width, height)`` of the frames, or None to take it from the first batch.
-        audio_from: media file whose first audio track is copied in, or None.
+        audio_from: media file (a path, or its bytes) whose first audio track is copied in, or None.
         crf: x264 constant rate factor (0 lossless .. 51; 18 is visually lossless).
         preset: x264 preset (``"ultrafast"`` .. ``"veryslow"``).
 
@@ -70,14 +71,16 @@ class VideoWriter:
         fps: float | Fraction | int,
         size: tuple[int, int] | None = None,
         *,
-        audio_from: str | os.PathLike[str] | None = None,
+        audio_from: str | os.PathLike[str] | bytes | None = None,
         crf: int = 18,
         preset: str = "medium",
     ) -> None:
         self.path = Path(path)
         self.rate = as_rate(fps)
         self.size = size
-        self.audio_from = None if audio_from is None else Path(audio_from)
+        self.audio_from = (
+            audio_from if audio_from is None or isinstance(audio_from, bytes) else Path(audio_from)
+        )
         self.crf = crf
         self.preset = preset
         self.frames_written = 0
@@ -192,7 +195,7 @@ def _pad_even(arr: np.ndarray) -> np.ndarray:
 class _AudioTrack:
     """Copies (AAC) or transcodes (anything else) the audio of a source file into the output."""
 
-    def __init__(self, source: Path, inp, in_stream, out_container) -> None:
+    def __init__(self, source: Path | str, inp, in_stream, out_container) -> None:
         self.source = source
         self.inp = inp
         self.in_stream = in_stream
@@ -217,20 +220,24 @@ class _AudioTrack:
         self.done = False
 
     @classmethod
-    def open(cls, source: Path, out_container) -> _AudioTrack | None:
-        """None (no audio track in the output) if ``source`` has no audio stream."""
-        if not source.is_file():
+    def open(cls, source: Path | bytes, out_container) -> _AudioTrack | None:
+        """None (no audio track in the output) if ``source`` (a file, or its bytes) has no audio stream."""
+        if isinstance(source, bytes):
+            name, target = "the embedded audio", io.BytesIO(source)
+        elif not source.is_file():
             raise InputError(f"{source}: no such file to take the audio from")
+        else:
+            name, target = source, str(source)
         try:
-            inp = av.open(str(source))
+            inp = av.open(target)
         except (av.FFmpegError, OSError) as exc:
             raise InputError(
-                f"{source}: not a readable media file ({av_reason(exc)}); expected audio or video"
+                f"{name}: not a readable media file ({av_reason(exc)}); expected audio or video"
             ) from None
         if not inp.streams.audio:
             inp.close()
             return None
-        return cls(source, inp, inp.streams.audio[0], out_container)
+        return cls(name, inp, inp.streams.audio[0], out_container)
 
     def _next_packet(self):
         if self.pending is None and not self.done:
@@ -320,3 +327,23 @@ class _AudioTrack:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.inp.close()
+
+
+def audio_track_bytes(source: str | os.PathLike[str] | bytes, end: float) -> bytes | None:
+    """The first audio track of ``source`` (a file or its bytes) up to ``end`` seconds, as the bytes of an audio-only MP4
+    (M4A); None if ``source`` has no audio.
+
+    The same rules as :class:`VideoWriter`'s ``audio_from`` apply (AAC copied packet by packet,
+    anything else transcoded to AAC; times relative to the source video's first frame), so that
+    muxing the result into a video gives the same track as muxing ``source`` itself.
+    """
+    buffer = io.BytesIO()
+    with contextlib.closing(av.open(buffer, mode="w", format="mp4")) as out:
+        track = _AudioTrack.open(source if isinstance(source, bytes) else Path(source), out)
+        if track is None:
+            return None
+        try:
+            track.finish(end)
+        finally:
+            track.close()
+    return buffer.getvalue()

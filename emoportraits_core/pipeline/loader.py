@@ -204,7 +204,7 @@ def parse_spec(
                 f"{did_you_mean(key, SECTIONS)}"
             )
     head = _Table(tree.get("pipeline", {}), path, "pipeline")
-    head.check_keys(("name", "description", "mode"))
+    head.check_keys(("name", "description", "mode", "task"))
     mode = head.get("mode", "str", "inference")
     if mode not in MODES:
         raise head.fail(
@@ -219,6 +219,7 @@ def parse_spec(
         name=head.get("name", "str", default_name),
         description=head.get("description", "str", ""),
         mode=mode,
+        task=head.get("task", "str", ""),
         inputs={k: _input(k, t) for k, t in _named_tables(tree, "inputs", path).items()},
         components={k: _component(k, t) for k, t in _named_tables(tree, "components", path).items()},
         nodes={k: _node(k, t) for k, t in _named_tables(tree, "nodes", path).items()},

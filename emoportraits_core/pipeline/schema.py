@@ -3,7 +3,7 @@
 A pipeline file has these top-level tables (only ``[nodes]`` and, for inference, ``[outputs]`` are
 required)::
 
-    [pipeline]            name, description, mode ("inference" | "train")
+    [pipeline]            name, description, mode ("inference" | "train"), task (the command that runs it)
     [inputs.<name>]       type (a port type, e.g. "image"), stream (bool), description
     [components.<name>]   kind, name (registry name), config (table; "preset" picks a registry preset)
     [nodes.<name>]        component, inputs (port -> "input" | "node.port" | "node"), description
@@ -144,6 +144,9 @@ class PipelineSpec:
     Attributes:
         path: the file, as the user named it (used in every error message).
         name, description, mode: from ``[pipeline]``; ``name`` defaults to the file's stem.
+        task: the command that runs this pipeline when the user names none (e.g. ``"animate"``:
+            ``emoportraits animate`` picks, among the shipped pipelines of that task, the one whose
+            driver accepts the driver file); empty for pipelines run only by name.
         overrides: the ``--set`` overrides that were applied, in order.
         the rest: the tables of the file, in file order.
     """
@@ -152,6 +155,7 @@ class PipelineSpec:
     name: str
     description: str = ""
     mode: str = "inference"
+    task: str = ""
     inputs: dict[str, InputSpec] = attrs.field(factory=dict)
     components: dict[str, ComponentSpec] = attrs.field(factory=dict)
     nodes: dict[str, NodeSpec] = attrs.field(factory=dict)

@@ -74,6 +74,7 @@ class _Validator:
         self._check_inputs()
         components = {k: self._component(k) for k in spec.components}
         nodes = self._nodes(components)
+        self._check_drivers(components)
         input_types = {k: s.type for k, s in spec.inputs.items()}
         outputs: dict[str, Wire] = {}
         output_types: dict[str, str] = {}
@@ -135,6 +136,44 @@ class _Validator:
             entry.kind, entry.name, c.config, where=f"{self.spec.path} [components.{key}.config]"
         )
         return ResolvedComponent(key, c.kind, entry, config)
+
+    def _check_drivers(self, components: Mapping[str, ResolvedComponent]) -> None:
+        """A driver's output ports feed the stream inputs of the same names and types; with any
+        driver declared, every stream input is fed by exactly one."""
+        fed: dict[str, str] = {}
+        inputs = self.spec.inputs
+        for key, rc in components.items():
+            cls = rc.entry.component_class
+            if not issubclass(cls, Driver):
+                continue
+            for port, type_ in cls.outputs.items():
+                where = f"[components.{key}]"
+                what = f"driver '{rc.entry.name}'"
+                stream = [k for k, s in inputs.items() if s.stream]
+                if port not in inputs or not inputs[port].stream:
+                    raise self.fail(
+                        where,
+                        f"{what} outputs '{port}' ({type_}), which must feed a stream input of that name; "
+                        f"stream inputs: {', '.join(stream) or '(none)'}; add [inputs.{port}] "
+                        f'type = "{type_}", stream = true',
+                    )
+                if inputs[port].type != type_:
+                    raise self.fail(
+                        where,
+                        f"type mismatch: {what} outputs '{port}' as {type_} but [inputs.{port}] is {inputs[port].type}",
+                    )
+                if port in fed:
+                    raise self.fail(
+                        where, f"stream input '{port}' is already fed by [components.{fed[port]}]"
+                    )
+                fed[port] = key
+        if fed:
+            for name, inp in inputs.items():
+                if inp.stream and name not in fed:
+                    raise self.fail(
+                        f"[inputs.{name}]",
+                        f"stream input '{name}' is fed by no driver; the drivers feed: {', '.join(fed)}",
+                    )
 
     # -- nodes ------------------------------------------------------------------------------------------
     def _nodes(self, components: Mapping[str, ResolvedComponent]) -> dict[str, ResolvedNode]:

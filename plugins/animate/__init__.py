@@ -1,5 +1,12 @@
-"""Image-driven reenactment end to end: the :class:`Animator` API and ``emoportraits animate``."""
+"""``emoportraits animate``: a photo animated by a driving video, picture or motion file.
 
-from .animator import AnimateReport, Animator
+The work is done by the modality-agnostic :class:`~emoportraits_plugins.session.Session`;
+``Animator`` and ``AnimateReport`` are its first names, kept for existing code.
+"""
+
+from ..session import Session, SessionReport
+
+Animator = Session
+AnimateReport = SessionReport
 
 __all__ = ["AnimateReport", "Animator"]

@@ -1,4 +1,4 @@
-"""``emoportraits animate``: command-line adapter of :class:`.animator.Animator`."""
+"""``emoportraits animate``: command-line adapter of :class:`~emoportraits_plugins.session.Session`."""
 
 from __future__ import annotations
 
@@ -7,97 +7,63 @@ import logging
 import sys
 from pathlib import Path
 
+from emoportraits_core.cli.options import (
+    add_device_options,
+    add_pipeline_options,
+    add_weights_options,
+    device_of,
+)
 from emoportraits_core.errors import InputError
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "progress_bar", "weights_note"]
 
 DESCRIPTION = """\
-Animate one photo (SOURCE) with a driving video or picture (DRIVER), with the EMOPortraits
-networks. The source is cropped around its face, masked and encoded once; the driver is decoded,
-face-tracked and cropped in a stream, batch by batch; the result is written as it comes.
+Animate one photo (SOURCE) with a driving video, picture or motion file (DRIVER), with the
+EMOPortraits networks. The source is cropped around its face, masked and encoded once; the driver
+is read in a stream, batch by batch (a video is decoded, face-tracked and cropped; a motion file
+is read row by row); the result is written as it comes.
 
-  DRIVER is a video  -> OUT must be .mp4 (H.264, the driver's frame rate, frame count and audio)
-  DRIVER is an image -> OUT must be .png
+  DRIVER is a video        -> OUT must be .mp4 (H.264, the driver's frame rate, frame count, audio)
+  DRIVER is a picture      -> OUT must be .png
+  DRIVER is a motion file  -> OUT must be .mp4 (`emoportraits extract-motion` writes them)
 
-Weights: --checkpoint takes a file written by `emoportraits convert` (the released model);
---random-weights builds untrained networks (for demos and tests: the output is not a face).
+The pipeline is chosen from DRIVER (`animate` for pictures and videos, `animate_motion` for motion
+files) unless --pipeline names one. Weights: --checkpoint takes a file written by `emoportraits
+convert` (the released model); --random-weights builds untrained networks (for demos and tests: the
+output is not a face).
 
 examples:
   emoportraits animate photo.jpg driving.mp4 -o out.mp4 --checkpoint model.safetensors
-  emoportraits animate photo.jpg driving.mp4 -o out.mp4 --random-weights --side-by-side
+  emoportraits animate photo.jpg driving.mp4 -o first5s.mp4 --random-weights --duration 5
+  emoportraits animate photo.jpg perf.motion.safetensors -o out.mp4 --checkpoint model.safetensors
+  emoportraits animate photo.jpg driving.mp4 -o out.mp4 --checkpoint model.safetensors --audio voice.wav
   emoportraits animate photo.jpg frame.png -o out.png --checkpoint model.safetensors --paste-back
-  emoportraits animate src.png drv.png -o out.png --checkpoint model.safetensors --no-crop --source-mask mask.png
 """
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "animate",
-        help="animate a photo with a driving video or picture",
+        help="animate a photo with a driving video, picture or motion file",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "source", metavar="SOURCE", help="the photo to animate (any image with one clearly visible face)"
     )
-    p.add_argument("driver", metavar="DRIVER", help="a driving video (.mp4, .mov, ...) or picture")
+    p.add_argument("driver", metavar="DRIVER", help="a driving video, picture or .motion.safetensors file")
     p.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        metavar="OUT",
-        help=".mp4 for a video driver, .png for an image driver",
+        "-o", "--output", required=True, metavar="OUT", help=".mp4 (video or motion driver) or .png (picture)"
     )
-    weights = p.add_mutually_exclusive_group(required=True)
-    weights.add_argument(
-        "--checkpoint", metavar="MODEL.safetensors", help="converted weights (see `emoportraits convert`)"
-    )
-    weights.add_argument(
-        "--random-weights", action="store_true", help="untrained networks, for demos and tests"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-weights (default 0)")
-    p.add_argument(
-        "--pipeline",
-        default="animate",
-        metavar="FILE",
-        help="pipeline file or shipped name (default: animate)",
-    )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a pipeline value, e.g. components.renderer.name=my_renderer (repeatable)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        metavar="N",
-        help="driver frames per network call (default: 16 on a GPU, 2 on the CPU)",
-    )
-    p.add_argument(
-        "--device",
-        default="auto",
-        choices=["auto", "cpu", "cuda"],
-        help="where the networks run (default: auto)",
-    )
-    p.add_argument(
-        "--dtype",
-        default="float32",
-        choices=["float32", "bfloat16", "float16"],
-        help="compute precision; bfloat16/float16 use autocast (default: float32, exact)",
-    )
-    p.add_argument(
-        "--compile",
-        action="store_true",
-        help="torch.compile the per-frame networks (CUDA graphs on a GPU); costs compile time up front",
-    )
+    add_weights_options(p)
+    add_pipeline_options(p, default=None)
+    add_device_options(p)
+    add_run_options(p)
     p.add_argument(
         "--no-crop",
         action="store_true",
-        help="resize whole frames to 512x512 instead of cropping around the face",
+        help="resize whole pictures to the network size instead of cropping around the face "
+        "(the source, and the driver frames when the driver crops)",
     )
     mask = p.add_mutually_exclusive_group()
     mask.add_argument(
@@ -112,63 +78,127 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--paste-back", action="store_true", help="put the animated face back into the whole source picture"
     )
     p.add_argument("--side-by-side", action="store_true", help="write source | driver | result in each frame")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; only the summary and errors")
+    p.add_argument(
+        "--crf",
+        type=int,
+        default=18,
+        metavar="Q",
+        help="H.264 quality of a video output: 0 lossless, 18 visually lossless (default), 51 worst",
+    )
     p.set_defaults(func=run)
 
 
-def _progress(quiet: bool):
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options of a session run: batch size, compile, trimming, audio, quiet."""
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="driver frames per network call (default: 16 on a GPU, 2 on the CPU)",
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the per-frame networks (CUDA graphs on a GPU); costs compile time up front",
+    )
+    trim = p.add_mutually_exclusive_group()
+    trim.add_argument(
+        "--max-frames",
+        type=int,
+        metavar="N",
+        help="stop after the first N driver frames (audio cut to match)",
+    )
+    trim.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after the first SECONDS of the driver (audio cut to match)",
+    )
+    p.add_argument(
+        "--audio",
+        metavar="FILE",
+        help="mux the audio of FILE (WAV, MP3, M4A, a video...) instead of the driver's",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; only the summary and errors")
+
+
+def progress_bar(quiet: bool, desc: str = "animate"):
+    """``progress(total) -> tqdm`` on stderr (frames, speed, time left), or None when quiet."""
     if quiet:
         return None
     from tqdm import tqdm
 
-    return lambda info: tqdm(
-        total=info.num_frames, unit="frame", desc="animate", dynamic_ncols=True, file=sys.stderr
-    )
+    return lambda total: tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True, file=sys.stderr)
+
+
+def weights_note(args: argparse.Namespace) -> str:
+    """What the summary says about the weights."""
+    if args.random_weights:
+        return "random weights (untrained networks: the result is not a face)"
+    return Path(args.checkpoint).name
+
+
+def driver_overrides(pipeline: str, overrides: list[str], no_crop: bool, registry) -> list[str]:
+    """``--no-crop`` passed on to the pipeline's driver when its config has a ``crop`` field."""
+    from emoportraits_core.pipeline import resolve_pipeline
+
+    if not no_crop:
+        return overrides
+    resolved = resolve_pipeline(pipeline, overrides, registry)
+    extra = [
+        f"components.{key}.config.crop=false"
+        for key, comp in resolved.components.items()
+        if comp.kind == "driver" and hasattr(comp.config, "crop")
+    ]
+    return [*overrides, *extra]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..face.source import prepare_source
-    from .animator import Animator, resolve_device
+    from emoportraits_core import get_registry
+
+    from ..session import Session
+    from ..session.select import pipeline_for
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    for path, what in ((args.source, "source image"), (args.driver, "driver")):
+    for path, what in ((args.source, "source image"), (args.driver, "driver input")):
         if not Path(path).is_file():
             raise InputError(f"{path}: no such file; expected the {what}")
-    # Fail fast on a bad source (unreadable, too small, no face) before the networks load.
-    prepare_source(args.source, crop=not args.no_crop, size=64, source_mask=args.source_mask)
-    device = resolve_device(args.device)
+    registry = get_registry()
+    pipeline = args.pipeline or pipeline_for(args.driver, "animate", registry)
+    overrides = driver_overrides(pipeline, args.overrides, args.no_crop, registry)
+    device = device_of(args)
     batch = args.batch_size if args.batch_size is not None else (16 if device.type == "cuda" else 2)
-    animator = Animator.load(
+    session = Session.load(
         args.checkpoint,
         random_weights=args.random_weights,
-        pipeline=args.pipeline,
-        overrides=args.overrides,
-        device=str(device),
+        pipeline=pipeline,
+        overrides=overrides,
+        device=device,
         dtype=args.dtype,
-        crop=not args.no_crop,
         seed=args.seed,
-        compile=args.compile,
+        compile_networks=args.compile,
+        registry=registry,
     )
+    source = {"crop": not args.no_crop, "face_parser": args.face_parser, "source_mask": args.source_mask}
+    session.prepare_source(args.source, **source)  # a bad source fails here (the result is kept)
     if args.random_weights:
         print(
             "note: --random-weights: the networks are untrained, so the result is not a face", file=sys.stderr
         )
-    report = animator.animate(
+    report = session.animate(
         args.source,
         args.driver,
         args.output,
-        batch_size=batch,
-        crop=not args.no_crop,
-        face_parser=args.face_parser,
-        source_mask=args.source_mask,
+        **source,
         paste=args.paste_back,
         side_by_side=args.side_by_side,
-        progress=_progress(args.quiet),
+        crf=args.crf,
+        batch_size=batch,
+        max_frames=args.max_frames,
+        duration=args.duration,
+        audio=args.audio,
+        progress=progress_bar(args.quiet),
     )
-    weights = (
-        "random weights (untrained networks: the result is not a face)"
-        if args.random_weights
-        else Path(args.checkpoint).name
-    )
-    print(f"{report.summary()}; {device.type}, {args.dtype}, {weights}")
+    print(f"{report.summary()}; {device.type}, {args.dtype}, {weights_note(args)}")
     return 0

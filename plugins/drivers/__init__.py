@@ -20,5 +20,6 @@ def register(registry: Registry) -> None:
             "release": {},
             "no_crop": {"crop": False},
             "fast": {"smoothing": 1, "detect_max_side": 320},
+            "tiny": {"size": 64},
         },
     )

@@ -4,10 +4,11 @@ Each frame is decoded (:func:`~emoportraits_core.io.iter_frame_arrays`, upright)
 detected (mediapipe, :mod:`emoportraits_plugins.face.detector`), the boxes smoothed over time
 (:class:`~emoportraits_plugins.face.smoothing.BoxSmoother`, ``smoothing`` frames of look-ahead)
 and the frame cropped by the release's rule (:mod:`emoportraits_plugins.face.crop`). Frames without
-a face reuse the last box, and the stream logs "N of M frames had no face; reused the last box"; a
-video with no face at all raises :class:`InputError` before anything is yielded.
+a face reuse the last box (counted in :meth:`VideoDriver.statistics`, logged at the end); a video with
+no face at all raises :class:`InputError` before anything is yielded. The audio of the output is the
+video's own audio track (:attr:`StreamInfo.audio`).
 
-A still image (PNG, JPEG, ...) is a one-frame stream at 1 fps. With ``crop = false`` frames are
+A still image (PNG, JPEG, ...) is a one-frame stream at 1 fps whose output is a still picture. With ``crop = false`` frames are
 resized whole to ``size x size`` and no detection runs.
 
 Output: ``{"driver": (B, 3, size, size) float RGB in [0, 1]}``, at most ``batch_size`` frames per
@@ -36,6 +37,7 @@ from emoportraits_core.io import (
     read_image,
     write_image,
 )
+from emoportraits_core.validators import in_range
 
 from ..face.crop import (
     MIN_FACE_SIZE,
@@ -55,14 +57,6 @@ __all__ = ["VideoDriver", "VideoDriverConfig"]
 log = logging.getLogger(__name__)
 
 
-def _between(lo: float, hi: float):
-    def check(inst: Any, attribute: attrs.Attribute, value: float) -> None:
-        if not lo <= value <= hi:
-            raise ValueError(f"{attribute.name} must be in [{lo}, {hi}], got {value}")
-
-    return check
-
-
 @attrs.frozen
 class VideoDriverConfig:
     """Config of :class:`VideoDriver`.
@@ -77,11 +71,11 @@ class VideoDriverConfig:
     """
 
     crop: bool = True
-    size: int = attrs.field(default=512, validator=_between(64, 4096))
-    smoothing: int = attrs.field(default=3, validator=_between(0, 60))
-    model_selection: int = attrs.field(default=1, validator=_between(0, 1))
-    min_confidence: float = attrs.field(default=0.5, validator=_between(0.0, 1.0))
-    detect_max_side: int = attrs.field(default=640, validator=_between(128, 8192))
+    size: int = attrs.field(default=512, validator=in_range(64, 4096))
+    smoothing: int = attrs.field(default=3, validator=in_range(0, 60))
+    model_selection: int = attrs.field(default=1, validator=in_range(0, 1))
+    min_confidence: float = attrs.field(default=0.5, validator=in_range(0.0, 1.0))
+    detect_max_side: int = attrs.field(default=640, validator=in_range(128, 8192))
 
 
 class VideoDriver(Driver):
@@ -112,13 +106,23 @@ class VideoDriver(Driver):
         path = Path(source)
         if is_image_file(path):
             image = read_image(path)
-            return StreamInfo(1, 1.0, None, f"{path.name}: still image {image.shape[2]}x{image.shape[1]}")
+            desc = f"{path.name}: still image {image.shape[2]}x{image.shape[1]}"
+            return StreamInfo(1, 1.0, None, desc, still=True)
         info = probe_video(path)
         return StreamInfo(info.num_frames, info.fps, path if info.has_audio else None, info.describe())
+
+    @classmethod
+    def accepts(cls, source: str | Path) -> bool:
+        """Any picture or video file (decoding tells); not a ``.safetensors`` file."""
+        return Path(source).suffix.lower() != ".safetensors"
+
+    def statistics(self) -> dict[str, int]:
+        return {"frames without a face (the last box was reused)": self.frames_without_face}
 
     def stream(self, source: str | Path, batch_size: int) -> Iterator[Mapping[str, Any]]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.frames_seen, self.frames_without_face = 0, 0
         path = Path(source)
         if is_image_file(path):
             yield {"driver": self._still(path)}
@@ -189,6 +193,16 @@ class VideoDriver(Driver):
             writer.write(batch)
         write_image(still, batch[0].float() / 255.0)
         return [clip, still]
+
+    @classmethod
+    def conformance_long_source(cls, tmp_dir: str | Path, frames: int) -> Path:
+        """A clip of ``frames`` frames of one drawn face (for the suite's bounded-memory check)."""
+        path = Path(tmp_dir) / f"video_driver_long_{frames}.mp4"
+        face = torch.from_numpy(draw_face(192)).permute(2, 0, 1)
+        with VideoWriter(path, 25, crf=12, preset="ultrafast") as writer:
+            for start in range(0, frames, 64):
+                writer.write(face.expand(min(64, frames - start), -1, -1, -1))
+        return path
 
 
 def _square(arr: np.ndarray, box: FaceBox) -> tuple[np.ndarray, CropBox]:

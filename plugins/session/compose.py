@@ -1,6 +1,8 @@
-"""What goes into each output frame: the result, pasted back, or side by side with its inputs."""
+"""What goes into each output picture: the result, pasted back, or side by side with its inputs."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -21,29 +23,37 @@ def _fit_height(images: Tensor, height: int) -> Tensor:
 
 
 def compose_frames(
-    result: Tensor, driver: Tensor, source: SourceImage, *, paste: bool, side_by_side: bool
+    result: Tensor,
+    shown_inputs: Sequence[Tensor],
+    source: SourceImage | None,
+    *,
+    paste: bool,
+    side_by_side: bool,
 ) -> Tensor:
-    """Output frames for one batch.
+    """Output pictures for one batch.
 
     Args:
         result: ``(B, 3, S, S)`` animated crops in [0, 1].
-        driver: ``(B, 3, S, S)`` driver crops in [0, 1] (the driver as the model saw it).
-        source: the prepared source (its whole picture, crop, box and mask).
+        shown_inputs: the batch's image inputs as the model saw them (e.g. the driver crops,
+            ``(B, 3, h, w)`` in [0, 1]); empty for drivers without pictures (a motion file).
+        source: the prepared source (its whole picture, crop, box and mask), or None.
         paste: put the result back into the whole source picture (feathered by the head mask).
-        side_by_side: ``source | driver | result`` along the width.
+        side_by_side: ``source | inputs... | result`` along the width.
 
     Returns:
         ``(B, 3, H, W)`` float in [0, 1] on the CPU.
     """
     result = result.float().cpu()
-    if paste:
+    if paste and source is not None:
         result = paste_back(source.image, result, source.box, source.mask)
         if result.dim() == 3:
             result = result.unsqueeze(0)
     if not side_by_side:
         return result
-    height = result.shape[-2]
-    src = source.image if paste else source.crop[0]
-    src = _fit_height(src.unsqueeze(0).float(), height).expand(result.shape[0], -1, -1, -1)
-    drv = _fit_height(driver.float().cpu(), height)
-    return torch.cat([src, drv, result], dim=-1)
+    height, n = result.shape[-2], result.shape[0]
+    panels = []
+    if source is not None:
+        src = source.image if paste else source.crop[0]
+        panels.append(_fit_height(src.unsqueeze(0).float(), height).expand(n, -1, -1, -1))
+    panels += [_fit_height(x.float().cpu(), height) for x in shown_inputs]
+    return torch.cat([*panels, result], dim=-1)

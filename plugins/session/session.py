@@ -1,27 +1,32 @@
-"""The Python API of image-driven reenactment: load the networks once, animate many times.
+"""One session for every driver modality: load a pipeline once, run any number of (source, driver) pairs.
 
 ::
 
-    from emoportraits_plugins.animate import Animator
+    from emoportraits_plugins.session import Session
 
-    animator = Animator.load("model.safetensors", device="auto", dtype="bfloat16")
-    animator.animate("photo.jpg", "driving.mp4", "out.mp4")      # a video driver -> .mp4
-    animator.animate("photo.jpg", "driving.png", "out.png")      # an image driver -> .png
+    session = Session.load("model.safetensors", device="auto", dtype="bfloat16")
+    session.animate("photo.jpg", "driving.mp4", "out.mp4")              # a video driver -> .mp4
+    session.animate("photo.jpg", "driving.png", "out.png")              # a picture -> .png
+    motion = Session.load("model.safetensors", pipeline="animate_motion")
+    motion.animate("photo.jpg", "perf.motion.safetensors", "out.mp4")   # a motion file -> .mp4
 
-The networks are the ones of ``pipelines/animate.toml`` (or any pipeline with a static ``image``
-input ``source``, a stream ``image`` input ``driver`` and an ``image`` output ``image``). The
-source is cropped, masked and encoded once (:meth:`Animator.set_source`); the driver is decoded
-and cropped in a background thread, batch by batch, and the output is encoded in another, so that
-a video is never held in memory and I/O overlaps with the networks.
+The session knows nothing of modalities. The pipeline file declares its driver (a component of
+kind ``driver``); the session opens the driver file with it, pulls batches of named tensors and
+feeds them to the pipeline's stream inputs of the same names; frame count, frame rate, whether the
+output is one picture, the audio and the statistics come from the driver's
+:class:`~emoportraits_core.interfaces.StreamInfo` and :meth:`~emoportraits_core.interfaces.Driver.statistics`.
+A new modality (speech, blend, a camera) is a driver plugin plus a pipeline file.
+
+The source (static input ``source``: the masked face crop) is read, cropped and masked once per
+file and encoded once; the driver is decoded in a background thread, batch by batch, the output
+written in another, so nothing is ever held whole in memory and I/O overlaps with the networks.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import resource
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,79 +35,26 @@ import torch
 from torch import Tensor
 
 from emoportraits_core import get_registry
+from emoportraits_core.devices import resolve_device, resolve_dtype
 from emoportraits_core.errors import InputError, PipelineError
+from emoportraits_core.inference import InferenceRunner, build
 from emoportraits_core.interfaces import Driver, StreamInfo
-from emoportraits_core.io import VideoWriter, is_image_file, write_image
-from emoportraits_core.pipeline import PipelineRunner, build, resolve_pipeline
+from emoportraits_core.io.audio import check_audio_file
+from emoportraits_core.pipeline import resolve_pipeline
 from emoportraits_core.registry import Registry
 
 from ..face.source import SourceImage, prepare_source
-from .compose import compose_frames
 from .prefetch import BackgroundConsumer, prefetch
+from .report import SessionReport, peak_memory_gb
+from .sinks import PictureSink, Sink
 from .speed import compile_stream_components, configure_precision
 
-__all__ = ["AnimateReport", "Animator", "resolve_device"]
+__all__ = ["Session", "image_size"]
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> cuda if available else cpu; ``"cuda"`` without a GPU is an InputError."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: no CUDA device is available here; use --device cpu or auto")
-    return torch.device(device)
+SOURCE = "source"  # the static input a session fills with the prepared source crop
 
 
-@attrs.frozen
-class AnimateReport:
-    """What one :meth:`Animator.animate` call did."""
-
-    output: Path
-    frames: int
-    seconds: float
-    size: tuple[int, int]
-    peak_memory_gb: float
-    frames_without_face: int = 0
-    source_seconds: float = 0.0
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else float("inf")
-
-    def summary(self) -> str:
-        w, h = self.size
-        extra = (
-            f"; {self.frames_without_face} frames without a face reused the last box"
-            if self.frames_without_face
-            else ""
-        )
-        frames = f"{self.frames} frame{'s' if self.frames != 1 else ''}"
-        return (
-            f"wrote {self.output}: {frames} {w}x{h} in {self.seconds:.1f} s ({self.fps:.2f} fps; "
-            f"source encoded once in {self.source_seconds:.1f} s), peak memory {self.peak_memory_gb:.1f} GB{extra}"
-        )
-
-
-def _check_contract(runner: PipelineRunner) -> None:
-    r = runner.resolved
-    want = {"source": (False, "image"), "driver": (True, "image")}
-    for name, (stream, type_) in want.items():
-        spec = r.inputs.get(name)
-        if spec is None or spec.stream != stream or spec.type != type_:
-            kind = "stream" if stream else "static"
-            raise PipelineError(
-                f"{r.path}: animate needs a {kind} input '{name}' of type {type_} "
-                f"(see pipelines/animate.toml); inputs here: {', '.join(r.inputs) or '(none)'}"
-            )
-    if "image" not in r.outputs:
-        raise PipelineError(
-            f"{r.path}: animate needs an output 'image'; outputs here: {', '.join(r.outputs)}"
-        )
-
-
-def image_size(runner: PipelineRunner, input_name: str) -> int:
+def image_size(runner: InferenceRunner, input_name: str) -> int:
     """The square image side that the components reading pipeline input ``input_name`` declare."""
     sizes = set()
     for node, port in runner.resolved.consumers(input_name):
@@ -116,33 +68,57 @@ def image_size(runner: PipelineRunner, input_name: str) -> int:
     return sizes.pop() if sizes else 512
 
 
-class Animator:
-    """Networks loaded once; :meth:`animate` any number of (source, driver) pairs.
+def _driver_of(runner: InferenceRunner) -> Driver:
+    r = runner.resolved
+    keys = [k for k, c in r.components.items() if c.kind == "driver"]
+    if len(keys) != 1:
+        found = f"{len(keys)} ({', '.join(keys)})" if keys else "none"
+        raise PipelineError(
+            f'{r.path}: a session needs exactly one component of kind "driver" (it fills the stream inputs '
+            f"{', '.join(r.stream_inputs) or '(none)'}); found {found}. Add e.g. [components.driver] "
+            'kind = "driver", name = "video"'
+        )
+    static = [n for n in r.static_inputs if n != SOURCE]
+    if static:
+        raise PipelineError(
+            f"{r.path}: a session fills only the static input '{SOURCE}' (the source photo); "
+            f"this pipeline also has {', '.join(static)}"
+        )
+    return runner.components[keys[0]]
+
+
+class Session:
+    """Networks loaded once; :meth:`animate` / :meth:`run` any number of (source, driver) pairs.
 
     Args:
-        runner: the built animate pipeline.
-        driver: the driver component that turns a file into batches of ``{"driver": crops}``.
-        dtype: compute dtype; float16/bfloat16 run under autocast with float32 weights.
-        random_weights: the networks are untrained (said in every report).
+        runner: the built pipeline (inference policy).
+        compile_networks: ``torch.compile`` the components that run per batch.
+        random_weights: the networks are untrained (said by the command line).
     """
 
     def __init__(
-        self,
-        runner: PipelineRunner,
-        driver: Driver,
-        *,
-        dtype: torch.dtype = torch.float32,
-        random_weights: bool = False,
+        self, runner: InferenceRunner, *, compile_networks: bool = False, random_weights: bool = False
     ) -> None:
-        _check_contract(runner)
-        configure_precision(runner.components.values(), runner.device, dtype)
-        self.compiled = compile_stream_components(runner) if compile else []
-        self.runner, self.driver = runner, driver
-        self.device, self.dtype = runner.device, dtype
+        self.runner = runner
+        self.driver = _driver_of(runner)
+        configure_precision(runner.components.values(), runner.device, runner.autocast or runner.dtype)
+        self.compiled = compile_stream_components(runner) if compile_networks else []
         self.random_weights = random_weights
-        self.image_size = image_size(runner, "source")
+        r = runner.resolved
+        self.image_size = image_size(runner, SOURCE) if SOURCE in r.static_inputs else None
         self.source: SourceImage | None = None
-        self._source_key: tuple | None = None
+        self._prepared: tuple[tuple, SourceImage] | None = None
+        self._encoded: tuple | None = None
+        self._batch: int | None = None  # the batch size compiled networks were traced with
+
+    @property
+    def device(self) -> torch.device:
+        return self.runner.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The compute dtype (the autocast dtype, or the weights' dtype)."""
+        return self.runner.autocast or self.runner.dtype
 
     @classmethod
     def load(
@@ -152,17 +128,20 @@ class Animator:
         random_weights: bool = False,
         pipeline: str | os.PathLike[str] = "animate",
         overrides: Sequence[str] = (),
-        device: str = "auto",
-        dtype: str = "float32",
-        crop: bool = True,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "float32",
         seed: int = 0,
-        driver: str = "video",
-        compile: bool = False,
+        compile_networks: bool = False,
         registry: Registry | None = None,
-    ) -> Animator:
+        subset_of_checkpoint: bool = False,
+    ) -> Session:
         """Validate the pipeline, then build it with ``checkpoint`` (or seeded random weights).
 
+        ``dtype`` float32 runs exactly; bfloat16 / float16 run under autocast with float32 weights.
+        ``subset_of_checkpoint``: the pipeline uses only some of the checkpoint's components.
+
         Raises:
+            InputError: neither or both of ``checkpoint`` / ``random_weights``, a bad device or dtype.
             PipelineError / ConfigError: a bad pipeline file or override (before any weights load).
             CheckpointError: an unreadable checkpoint, or one that does not fit the pipeline.
         """
@@ -170,22 +149,23 @@ class Animator:
             raise InputError(
                 "give exactly one of a checkpoint (--checkpoint model.safetensors) or --random-weights"
             )
-        if dtype not in DTYPES:
-            raise InputError(f"--dtype {dtype}: expected one of {', '.join(DTYPES)}")
+        compute = resolve_dtype(dtype)
+        dev = resolve_device(device)
         registry = registry or get_registry()
         resolved = resolve_pipeline(pipeline, overrides, registry)
-        dev = resolve_device(device)
         torch.manual_seed(seed)
-        runner = build(resolved, registry, device=dev, checkpoint=checkpoint)
-        drv = (
-            registry.create("driver", driver, crop=crop)
-            if driver == "video"
-            else registry.create("driver", driver)
+        runner = build(
+            resolved,
+            registry,
+            device=dev,
+            checkpoint=checkpoint,
+            autocast=compute,
+            subset_of_checkpoint=subset_of_checkpoint,
         )
-        return cls(runner, drv, dtype=DTYPES[dtype], random_weights=random_weights)
+        return cls(runner, compile_networks=compile_networks, random_weights=random_weights)
 
     # -- the source --------------------------------------------------------------------------------------
-    def set_source(
+    def prepare_source(
         self,
         path: str | os.PathLike[str],
         *,
@@ -193,127 +173,237 @@ class Animator:
         face_parser: str | os.PathLike[str] | None = None,
         source_mask: str | os.PathLike[str] | None = None,
     ) -> SourceImage:
-        """Read, crop, mask and encode the source once (a no-op if it is already the current one)."""
+        """Read, crop and mask the source once per file and options (no network runs; cached)."""
+        if self.image_size is None:
+            raise InputError(f"{self.runner.resolved.path} takes no source photo")
         key = (str(path), crop, str(face_parser), str(source_mask))
-        if key != self._source_key or self.source is None:
+        if self._prepared is None or self._prepared[0] != key:
             source = prepare_source(
                 path, crop=crop, size=self.image_size, face_parser=face_parser, source_mask=source_mask
             )
-            with self._autocast():
-                self.runner.prepare(source=source.masked)
-            self.source, self._source_key = source, key
-        return self.source
+            self._prepared = (key, source)
+        return self._prepared[1]
+
+    def set_source(self, path: str | os.PathLike[str], **options: Any) -> SourceImage:
+        """:meth:`prepare_source`, then encode it (the static nodes) unless it is already encoded."""
+        source = self.prepare_source(path, **options)
+        key = self._prepared[0] if self._prepared else None
+        if key != self._encoded or self.source is None:
+            self.runner.prepare(**{SOURCE: source.masked})
+            self.source, self._encoded = source, key
+        return source
 
     def reset_source(self) -> None:
-        """Forget the encoded source (the next :meth:`set_source` encodes again)."""
-        self.source, self._source_key = None, None
+        """Forget the encoded source (the next run encodes again)."""
+        self.source, self._encoded = None, None
         self.runner.reset()
 
-    # -- frames ------------------------------------------------------------------------------------------------
-    def animate_frames(self, driver: Tensor, *, pad_to: int | None = None) -> Tensor:
-        """``driver (B, 3, 512, 512)`` crops in [0, 1] -> animated crops ``(B, 3, 512, 512)`` in [0, 1] (float32).
+    # -- batches -------------------------------------------------------------------------------------------
+    def animate_batch(self, inputs: Mapping[str, Any], *, pad_to: int | None = None) -> dict[str, Any]:
+        """Run one batch of stream inputs (e.g. ``{"driver": crops (B, 3, 512, 512)}``) -> the pipeline
+        outputs (e.g. ``{"image": (B, 3, 512, 512)}``, floating outputs in float32).
 
         ``pad_to``: run a batch of this size (repeating the last frame) and return the first B
         results, so that compiled networks always see one shape.
         """
-        if self.source is None:
+        if self.image_size is not None and self.source is None:
             raise InputError("no source yet: call set_source(path) first")
-        n = driver.shape[0]
+        n = self.runner.executor.batch_size(inputs) or 1
         if pad_to is not None and n < pad_to:
-            driver = torch.cat([driver, driver[-1:].expand(pad_to - n, -1, -1, -1)])
-        with self._autocast():
-            out = self.runner(driver=driver)["image"]
-        return out[:n].float().clamp(0.0, 1.0)
+            inputs = {k: _pad(v, pad_to) for k, v in inputs.items()}
+        outputs = self.runner(**inputs)
+        return {k: _trim(v, n) for k, v in outputs.items()}
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.dtype == torch.float32:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+    def animate_frames(self, driver: Tensor, *, pad_to: int | None = None) -> Tensor:
+        """The single stream input ``(B, ...)`` -> output ``image (B, 3, S, S)`` in [0, 1], float32."""
+        (name,) = self.runner.resolved.stream_inputs
+        return self.animate_batch({name: driver}, pad_to=pad_to)["image"].clamp(0.0, 1.0)
 
-    # -- files -------------------------------------------------------------------------------------------------
+    # -- files -------------------------------------------------------------------------------------------
     def animate(
         self,
         source: str | os.PathLike[str],
         driver: str | os.PathLike[str],
         output: str | os.PathLike[str],
         *,
-        batch_size: int = 4,
         crop: bool = True,
         face_parser: str | os.PathLike[str] | None = None,
         source_mask: str | os.PathLike[str] | None = None,
         paste: bool = False,
         side_by_side: bool = False,
-        progress: Callable[[StreamInfo], Any] | None = None,
-    ) -> AnimateReport:
-        """Animate ``source`` with ``driver`` into ``output`` (.mp4 for a video driver, .png for an image).
+        crf: int = 18,
+        **run_options: Any,
+    ) -> SessionReport:
+        """Animate ``source`` with ``driver`` into ``output`` (.mp4, or .png for a still driver).
 
-        Args:
-            batch_size: driver frames per network call.
-            progress: ``progress(info)`` returns an object with ``update(n)`` and ``close()``
-                (e.g. a tqdm bar), or None for no progress display.
+        ``crf``: H.264 quality of a video output (0 lossless, 18 visually lossless). ``run_options``
+        are those of :meth:`run` (batch_size, max_frames, duration, audio, progress).
 
         Raises:
             InputError: unreadable or faceless source/driver, wrong output suffix. Nothing is
                 written then, and an interrupted run leaves no partial output.
         """
-        output = Path(output)
+        options = {"crop": crop, "face_parser": face_parser, "source_mask": source_mask}
+        src = self.prepare_source(source, **options)
+        sink = PictureSink(output, src, paste=paste, side_by_side=side_by_side, crf=crf)
+        return self.run(driver, sink, source=source, source_options=options, **run_options)
+
+    def run(
+        self,
+        driver: str | os.PathLike[str],
+        sink: Sink,
+        *,
+        source: str | os.PathLike[str] | None = None,
+        source_options: Mapping[str, Any] | None = None,
+        batch_size: int = 4,
+        max_frames: int | None = None,
+        duration: float | None = None,
+        audio: str | os.PathLike[str] | None = None,
+        progress: Callable[[int | None], Any] | None = None,
+    ) -> SessionReport:
+        """Stream ``driver`` through the pipeline into ``sink``.
+
+        Args:
+            driver: the driver's input (a video, a picture, a motion file...).
+            sink: where the outputs go (:class:`PictureSink`, a motion-file sink...).
+            source: the source photo, when the pipeline has a ``source`` input.
+            batch_size: driver frames per network call.
+            max_frames / duration: stop after this many frames / seconds of the driver (the audio is
+                cut to match).
+            audio: a media file whose audio replaces the driver's (e.g. a WAV).
+            progress: ``progress(total_frames) -> bar`` with ``update(n)`` and ``close()`` (e.g. a
+                tqdm bar), or None.
+
+        Raises:
+            InputError: a bad driver, source, output suffix, audio file or option; nothing is
+                written then, and an interrupted run leaves no partial output.
+        """
         if batch_size < 1:
             raise InputError(f"--batch-size {batch_size}: expected a positive number of frames")
-        info = self.driver.probe(driver)
-        still = is_image_file(driver)
-        want = ".png" if still else ".mp4"
-        if output.suffix.lower() != want:
-            kind = "an image" if still else "a video"
-            raise InputError(
-                f"{output}: the driver {Path(driver).name} is {kind}, so the output must end in {want}"
-            )
-        start = time.perf_counter()
-        src = self.set_source(source, crop=crop, face_parser=face_parser, source_mask=source_mask)
-        source_seconds = time.perf_counter() - start
-        start, frames, size = time.perf_counter(), 0, (0, 0)
-        bar = progress(info) if progress is not None else None
-        batches: Iterator[Any] = prefetch(self.driver.stream(driver, batch_size))
+        info = self._stream_info(driver, audio)
+        total = _frame_limit(info, max_frames, duration)
+        sink.check(info)
+        if self.image_size is not None and source is None:
+            raise InputError(f"{self.runner.resolved.path}: this pipeline animates a source photo; give one")
+        batches: Iterator[Mapping[str, Any]] = prefetch(self.driver.stream(driver, batch_size))
+        bar = None
         try:
-            if still:
-                crops = next(batches)["driver"]
-                out = compose_frames(
-                    self.animate_frames(crops), crops, src, paste=paste, side_by_side=side_by_side
-                )
-                write_image(output, out[0])
-                frames, size = 1, (out.shape[-1], out.shape[-2])
-                if bar is not None:
-                    bar.update(1)
-            else:
-                with VideoWriter(output, info.fps, audio_from=info.audio) as writer:
-                    sink = BackgroundConsumer(writer.write)
-                    try:
-                        for batch in batches:
-                            crops = batch["driver"]
-                            out = compose_frames(
-                                self.animate_frames(crops), crops, src, paste=paste, side_by_side=side_by_side
-                            )
-                            sink.put(out)
-                            frames, size = frames + out.shape[0], (out.shape[-1], out.shape[-2])
-                            if bar is not None:
-                                bar.update(out.shape[0])
-                    finally:
-                        sink.close()
+            first = next(batches, None)
+            if first is None:
+                raise InputError(f"{driver}: the driver yielded no frames")
+            self.runner.check_stream_inputs(first)  # a wrong driver fails before the source is encoded
+            start = time.perf_counter()
+            if source is not None:
+                self.set_source(source, **(source_options or {}))
+            source_seconds = time.perf_counter() - start if source is not None else 0.0
+            bar = progress(total) if progress is not None else None
+            start = time.perf_counter()
+            frames, size, first_seconds = 0, (0, 0), 0.0
+            with sink.open(info) as write:
+                sizes: list[tuple[int, int]] = []
+                writer = BackgroundConsumer(lambda item: sizes.append(write(*item)))
+                try:
+                    for batch in _take(_chain(first, batches), total):
+                        n = _batch_len(batch)
+                        writer.put((self.animate_batch(batch, pad_to=self._pad(n)), batch))
+                        frames += n
+                        first_seconds = first_seconds or time.perf_counter() - start
+                        if bar is not None:
+                            bar.update(n)
+                finally:
+                    writer.close()
+                size = sizes[-1] if sizes else (0, 0)
         finally:
             batches.close()
             if bar is not None:
                 bar.close()
-        return AnimateReport(
-            output,
+        return SessionReport(
+            Path(sink.path),
             frames,
             time.perf_counter() - start,
             size,
-            _peak_memory_gb(self.device),
-            getattr(self.driver, "frames_without_face", 0),
+            peak_memory_gb(self.device),
+            dict(self.driver.statistics()),
             source_seconds,
+            first_seconds,
         )
 
+    # -- internals -------------------------------------------------------------------------------------
+    def _pad(self, n: int) -> int | None:
+        """With compiled networks, the batch size every call uses (the first one's)."""
+        if not self.compiled:
+            return None
+        self._batch = self._batch or n
+        return self._batch
 
-def _peak_memory_gb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**30
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    def _stream_info(
+        self, driver: str | os.PathLike[str], audio: str | os.PathLike[str] | None
+    ) -> StreamInfo:
+        if not Path(driver).exists():
+            raise InputError(f"{driver}: no such file; expected the driver input")
+        info = self.driver.probe(driver)
+        if audio is None:
+            return info
+        if info.still:
+            raise InputError(f"--audio {audio}: the output is a still picture, which has no audio")
+        return attrs.evolve(info, audio=check_audio_file(audio, what="--audio"))
+
+
+def _frame_limit(info: StreamInfo, max_frames: int | None, duration: float | None) -> int | None:
+    """How many frames to take: the stream's, cut by ``max_frames`` and ``duration`` seconds."""
+    limits = [n for n in (info.num_frames,) if n is not None]
+    if max_frames is not None:
+        if max_frames < 1:
+            raise InputError(f"--max-frames {max_frames}: expected a positive number of frames")
+        limits.append(max_frames)
+    if duration is not None:
+        if not duration > 0:
+            raise InputError(f"--duration {duration}: expected a positive number of seconds")
+        limits.append(max(1, round(duration * info.fps)))
+    return min(limits) if limits else None
+
+
+def _chain(first: Mapping[str, Any], rest: Iterator[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    yield first
+    yield from rest
+
+
+def _take(batches: Iterator[Mapping[str, Any]], total: int | None) -> Iterator[Mapping[str, Any]]:
+    """The batches up to ``total`` frames (the last one cut), or all of them when ``total`` is None."""
+    seen = 0
+    for batch in batches:
+        if total is not None and seen >= total:
+            return
+        n = _batch_len(batch)
+        if total is not None and seen + n > total:
+            batch = {k: _trim(v, total - seen) for k, v in batch.items()}
+            n = total - seen
+        seen += n
+        yield batch
+
+
+def _batch_len(batch: Mapping[str, Any]) -> int:
+    from emoportraits_core.types import batch_size_of
+
+    sizes = [s for s in map(batch_size_of, batch.values()) if s is not None]
+    return sizes[0] if sizes else 1
+
+
+def _trim(value: Any, n: int) -> Any:
+    """The first ``n`` items of a batched value (tensor, Motion...); floating tensors in float32."""
+    if isinstance(value, Tensor):
+        value = value[:n]
+        return value.float() if value.is_floating_point() else value
+    if hasattr(value, "map") and hasattr(value, "batch_size"):
+        return value.map(lambda t: t[:n].float() if t.is_floating_point() else t[:n])
+    return value
+
+
+def _pad(value: Any, size: int) -> Any:
+    """Repeat the last item of a batched value up to ``size`` items."""
+    if isinstance(value, Tensor):
+        return torch.cat([value, value[-1:].expand(size - value.shape[0], *value.shape[1:])])
+    if hasattr(value, "map") and hasattr(value, "batch_size"):
+        n = value.batch_size
+        return value.map(lambda t: torch.cat([t, t[-1:].expand(size - n, *t.shape[1:])]))
+    return value

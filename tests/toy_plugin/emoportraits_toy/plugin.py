@@ -42,3 +42,11 @@ def register_conformance_toys(registry: Registry) -> None:
 
     registry.register("loss", "toy_feature_l1", ToyFeatureL1Loss, config=ToyFeatureL1Config)
     registry.register("driver", "toy_motion_file", ToyMotionFileDriver, config=ToyMotionFileConfig)
+
+
+@hookimpl(specname="emoportraits_register")
+def register_toy_drivers(registry: Registry) -> None:
+    """A driver of another modality (frames dumped as .npy), for the session tests."""
+    from .npy_frames import ToyNpyFramesConfig, ToyNpyFramesDriver
+
+    registry.register("driver", "toy_npy_frames", ToyNpyFramesDriver, config=ToyNpyFramesConfig)
