@@ -8,7 +8,12 @@ Measures, in one run on one machine:
   frame for decode + face tracking + crop, the motion encoder, warp (embedding + warp generator),
   render, and encode; end-to-end fps from the driver file to the encoded video; peak memory;
   the fraction of the device's peak that the networks reach;
-- the naive baseline: one frame at a time, eager float32, the source re-encoded for every frame.
+- the naive baseline: one frame at a time, eager float32, the source re-encoded for every frame;
+- the command a user runs (``emoportraits animate``, in a subprocess) on the same clip, whose own
+  summary line is parsed, so that the benchmark and the CLI are shown to agree.
+
+The process tunes CPU memory reuse exactly as the command line does
+(:func:`emoportraits_core.allocator.keep_freed_memory`).
 
     python benchmarks/animate.py                                # random weights, CPU or GPU (auto)
     python benchmarks/animate.py --checkpoint model.safetensors --frames 64 --batch-sizes 8,16,32
@@ -23,7 +28,9 @@ import argparse
 import contextlib
 import json
 import platform
+import re
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,8 +41,9 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from emoportraits_core.allocator import keep_freed_memory
 from emoportraits_core.io import VideoWriter, iter_frame_arrays
-from emoportraits_plugins.animate import Animator
+from emoportraits_plugins.session import Session as Animator
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -164,9 +172,35 @@ def measure_stream(animator: Animator, source: Path, clip: Path, batch: int, fra
         "networks_ms": 1e3 * networks / frames,
         "encode_ms": 1e3 * encode / frames,
         "end_to_end_fps": report.fps,
+        "end_to_end_ms": 1e3 * report.seconds_per_frame,
         "networks_fps": frames / networks,
         "peak_memory_gb": report.peak_memory_gb,
     }
+
+
+def measure_cli(args: argparse.Namespace, clip: Path, batch: int, dtype: str, tmp: Path) -> dict:
+    """Run ``emoportraits animate`` on ``clip`` in a subprocess and read its own summary line."""
+    out = tmp / f"cli_{dtype}_{batch}.mp4"
+    weights = ["--checkpoint", args.checkpoint] if args.checkpoint else ["--random-weights"]
+    cmd = [sys.executable, "-m", "emoportraits_core", "animate", args.source, str(clip), "-o", str(out), "-q"]
+    cmd += [
+        *weights,
+        "--pipeline",
+        args.pipeline,
+        "--batch-size",
+        str(batch),
+        "--dtype",
+        dtype,
+        "--device",
+        args.device,
+    ]
+    cmd += ["--compile"] if args.compile else []
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    match = re.search(r": (\d+) frames? .* in ([\d.]+) s \(", done.stdout)
+    if done.returncode != 0 or match is None:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
+    frames, seconds = int(match.group(1)), float(match.group(2))
+    return {"cli_ms_per_frame": 1e3 * seconds / frames, "cli_summary": done.stdout.strip()}
 
 
 def measure_naive(animator: Animator, source: Path, clip: Path, frames: int) -> float:
@@ -213,7 +247,9 @@ def main() -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--compile", action="store_true", help="torch.compile the per-frame networks")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--no-cli", action="store_true", help="skip running the command line for comparison")
     args = ap.parse_args()
+    keep_freed_memory()  # as the command line does
 
     results: dict = {"rows": []}
     with tempfile.TemporaryDirectory() as d:
@@ -223,7 +259,7 @@ def main() -> int:
         for dtype in args.dtypes.split(","):
             animator = Animator.load(
                 args.checkpoint, random_weights=args.checkpoint is None, pipeline=args.pipeline,
-                device=args.device, dtype=dtype, compile=args.compile,
+                device=args.device, dtype=dtype, compile_networks=args.compile,
             )  # fmt: skip
             device = animator.device
             results["machine"] = machine(device)
@@ -239,6 +275,8 @@ def main() -> int:
             peak = peak_flops(device, animator.dtype)
             for batch in map(int, args.batch_sizes.split(",")):
                 row = measure_stream(animator, Path(args.source), clip, batch, args.frames, tmp)
+                if not args.no_cli:
+                    row.update(measure_cli(args, clip, batch, dtype, tmp))
                 row.update(dtype=dtype, device=device.type, peak_tflops=peak / 1e12)
                 row["fraction_of_peak"] = (
                     results["flops"]["driver_tflop_per_frame"] * 1e12 * row["networks_fps"] / peak
@@ -273,6 +311,8 @@ def print_table(results: dict) -> None:
         "encode_ms",
         "networks_fps",
         "end_to_end_fps",
+        "end_to_end_ms",
+        "cli_ms_per_frame",
         "fraction_of_peak",
         "peak_memory_gb",
     ]

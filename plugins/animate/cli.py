@@ -7,15 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
-from emoportraits_core.cli.options import (
-    add_device_options,
-    add_pipeline_options,
-    add_weights_options,
-    device_of,
-)
+from emoportraits_core.cli.options import add_device_options, add_pipeline_options, add_weights_options
 from emoportraits_core.errors import InputError
 
-__all__ = ["add_parser", "progress_bar", "weights_note"]
+from ..session.cli import add_run_options, load_session, run_options, summary_line
+
+__all__ = ["add_parser"]
 
 DESCRIPTION = """\
 Animate one photo (SOURCE) with a driving video, picture or motion file (DRIVER), with the
@@ -88,76 +85,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    """The options of a session run: batch size, compile, trimming, audio, quiet."""
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        metavar="N",
-        help="driver frames per network call (default: 16 on a GPU, 2 on the CPU)",
-    )
-    p.add_argument(
-        "--compile",
-        action="store_true",
-        help="torch.compile the per-frame networks (CUDA graphs on a GPU); costs compile time up front",
-    )
-    trim = p.add_mutually_exclusive_group()
-    trim.add_argument(
-        "--max-frames",
-        type=int,
-        metavar="N",
-        help="stop after the first N driver frames (audio cut to match)",
-    )
-    trim.add_argument(
-        "--duration",
-        type=float,
-        metavar="SECONDS",
-        help="stop after the first SECONDS of the driver (audio cut to match)",
-    )
-    p.add_argument(
-        "--audio",
-        metavar="FILE",
-        help="mux the audio of FILE (WAV, MP3, M4A, a video...) instead of the driver's",
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; only the summary and errors")
-
-
-def progress_bar(quiet: bool, desc: str = "animate"):
-    """``progress(total) -> tqdm`` on stderr (frames, speed, time left), or None when quiet."""
-    if quiet:
-        return None
-    from tqdm import tqdm
-
-    return lambda total: tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True, file=sys.stderr)
-
-
-def weights_note(args: argparse.Namespace) -> str:
-    """What the summary says about the weights."""
-    if args.random_weights:
-        return "random weights (untrained networks: the result is not a face)"
-    return Path(args.checkpoint).name
-
-
-def driver_overrides(pipeline: str, overrides: list[str], no_crop: bool, registry) -> list[str]:
-    """``--no-crop`` passed on to the pipeline's driver when its config has a ``crop`` field."""
-    from emoportraits_core.pipeline import resolve_pipeline
-
-    if not no_crop:
-        return overrides
-    resolved = resolve_pipeline(pipeline, overrides, registry)
-    extra = [
-        f"components.{key}.config.crop=false"
-        for key, comp in resolved.components.items()
-        if comp.kind == "driver" and hasattr(comp.config, "crop")
-    ]
-    return [*overrides, *extra]
-
-
 def run(args: argparse.Namespace) -> int:
     from emoportraits_core import get_registry
 
-    from ..session import Session
     from ..session.select import pipeline_for
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -165,21 +95,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             raise InputError(f"{path}: no such file; expected the {what}")
     registry = get_registry()
-    pipeline = args.pipeline or pipeline_for(args.driver, "animate", registry)
-    overrides = driver_overrides(pipeline, args.overrides, args.no_crop, registry)
-    device = device_of(args)
-    batch = args.batch_size if args.batch_size is not None else (16 if device.type == "cuda" else 2)
-    session = Session.load(
-        args.checkpoint,
-        random_weights=args.random_weights,
-        pipeline=pipeline,
-        overrides=overrides,
-        device=device,
-        dtype=args.dtype,
-        seed=args.seed,
-        compile_networks=args.compile,
-        registry=registry,
-    )
+    session = load_session(args, args.pipeline or pipeline_for(args.driver, "animate", registry), registry)
     source = {"crop": not args.no_crop, "face_parser": args.face_parser, "source_mask": args.source_mask}
     session.prepare_source(args.source, **source)  # a bad source fails here (the result is kept)
     if args.random_weights:
@@ -194,11 +110,7 @@ def run(args: argparse.Namespace) -> int:
         paste=args.paste_back,
         side_by_side=args.side_by_side,
         crf=args.crf,
-        batch_size=batch,
-        max_frames=args.max_frames,
-        duration=args.duration,
-        audio=args.audio,
-        progress=progress_bar(args.quiet),
+        **run_options(args, session, "animate"),
     )
-    print(f"{report.summary()}; {device.type}, {args.dtype}, {weights_note(args)}")
+    print(summary_line(report, session, args))
     return 0

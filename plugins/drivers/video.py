@@ -102,8 +102,8 @@ class VideoDriver(Driver):
         return self._detector
 
     # -- Driver API --------------------------------------------------------------------------------
-    def probe(self, source: str | Path) -> StreamInfo:
-        path = Path(source)
+    def probe(self, path: str | Path) -> StreamInfo:
+        path = Path(path)
         if is_image_file(path):
             image = read_image(path)
             desc = f"{path.name}: still image {image.shape[2]}x{image.shape[1]}"
@@ -112,18 +112,18 @@ class VideoDriver(Driver):
         return StreamInfo(info.num_frames, info.fps, path if info.has_audio else None, info.describe())
 
     @classmethod
-    def accepts(cls, source: str | Path) -> bool:
+    def accepts(cls, path: str | Path) -> bool:
         """Any picture or video file (decoding tells); not a ``.safetensors`` file."""
-        return Path(source).suffix.lower() != ".safetensors"
+        return Path(path).suffix.lower() != ".safetensors"
 
     def statistics(self) -> dict[str, int]:
         return {"frames without a face (the last box was reused)": self.frames_without_face}
 
-    def stream(self, source: str | Path, batch_size: int) -> Iterator[Mapping[str, Any]]:
+    def stream(self, path: str | Path, batch_size: int) -> Iterator[Mapping[str, Any]]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.frames_seen, self.frames_without_face = 0, 0
-        path = Path(source)
+        path = Path(path)
         if is_image_file(path):
             yield {"driver": self._still(path)}
             return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +12,11 @@ from emoportraits_core.cli.options import (
     add_device_options,
     add_pipeline_options,
     add_weights_options,
-    device_of,
 )
 from emoportraits_core.config import config_to_dict
 from emoportraits_core.errors import InputError
 
-from ..animate.cli import add_run_options, driver_overrides, progress_bar, weights_note
+from ..session.cli import add_run_options, load_session, run_options, summary_line
 
 __all__ = ["add_parser", "model_description"]
 
@@ -83,38 +81,14 @@ def model_description(session: Any, weights: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from emoportraits_core import get_registry
 
-    from ..session import Session
     from .sink import MotionFileSink
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     if not Path(args.driver).is_file():
         raise InputError(f"{args.driver}: no such file; expected the driving video")
-    registry = get_registry()
-    overrides = driver_overrides(args.pipeline, args.overrides, args.no_crop, registry)
-    device = device_of(args)
-    batch = args.batch_size if args.batch_size is not None else (16 if device.type == "cuda" else 2)
-    session = Session.load(
-        args.checkpoint,
-        random_weights=args.random_weights,
-        pipeline=args.pipeline,
-        overrides=overrides,
-        device=device,
-        dtype=args.dtype,
-        seed=args.seed,
-        compile_networks=args.compile,
-        registry=registry,
-        subset_of_checkpoint=True,
-    )
+    session = load_session(args, args.pipeline, get_registry(), subset_of_checkpoint=True)
     weights = f"random weights (seed {args.seed})" if args.random_weights else Path(args.checkpoint).name
     sink = MotionFileSink(args.output, model_description(session, weights), Path(args.driver).name)
-    report = session.run(
-        args.driver,
-        sink,
-        batch_size=batch,
-        max_frames=args.max_frames,
-        duration=args.duration,
-        audio=args.audio,
-        progress=progress_bar(args.quiet, "extract-motion"),
-    )
-    print(f"{report.summary()}; {device.type}, {args.dtype}, {weights_note(args)}", file=sys.stdout)
+    report = session.run(args.driver, sink, **run_options(args, session, "extract-motion"))
+    print(summary_line(report, session, args))
     return 0

@@ -53,30 +53,30 @@ class MotionFileDriver(Driver):
         return {"motion": PortSpec("motion", ("B", self.config.expression_dim))}
 
     @classmethod
-    def accepts(cls, source: str | Path) -> bool:
+    def accepts(cls, path: str | Path) -> bool:
         """Safetensors files whose metadata says they are motion files."""
-        return is_motion_file(source)
+        return is_motion_file(path)
 
-    def probe(self, source: str | Path) -> StreamInfo:
-        header = read_header(source)
+    def probe(self, path: str | Path) -> StreamInfo:
+        header = read_header(path)
         if header.expression_dim != self.config.expression_dim:
             raise InputError(
-                f"{source}: motion extracted with another model ({header.describe_model()}): its expression "
+                f"{path}: motion extracted with another model ({header.describe_model()}): its expression "
                 f"latent has {header.expression_dim} values, this pipeline's networks read "
                 f"{self.config.expression_dim}; extract it again with this model's checkpoint"
             )
         audio = None
         if header.has_audio:
-            with safe_open(str(source), framework="pt") as f:
+            with safe_open(str(path), framework="pt") as f:
                 audio = f.get_tensor("audio").numpy().tobytes()
-        desc = f"{Path(source).name}: motion of {header.driver or 'a driver'}, {header.num_frames} frames"
+        desc = f"{Path(path).name}: motion of {header.driver or 'a driver'}, {header.num_frames} frames"
         return StreamInfo(header.num_frames, float(header.fps), audio, desc)
 
-    def stream(self, source: str | Path, batch_size: int) -> Iterator[Mapping[str, Any]]:
+    def stream(self, path: str | Path, batch_size: int) -> Iterator[Mapping[str, Any]]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        n = self.probe(source).num_frames or 0
-        with safe_open(str(source), framework="pt") as f:
+        n = self.probe(path).num_frames or 0
+        with safe_open(str(path), framework="pt") as f:
             slices = [f.get_slice(k) for k in MOTION_FIELDS]
             for start in range(0, n, batch_size):
                 rows = slice(start, min(start + batch_size, n))
@@ -86,7 +86,7 @@ class MotionFileDriver(Driver):
                     motion.check_rotation()
                 except InputError as exc:
                     raise InputError(
-                        f"{source}: corrupt motion file, frames {start}..{rows.stop - 1}: {exc}"
+                        f"{path}: corrupt motion file, frames {start}..{rows.stop - 1}: {exc}"
                     ) from None
                 yield {"motion": motion}
 

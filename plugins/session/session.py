@@ -214,17 +214,18 @@ class Session:
         outputs = self.runner(**inputs)
         return {k: _trim(v, n) for k, v in outputs.items()}
 
-    def animate_frames(self, driver: Tensor, *, pad_to: int | None = None) -> Tensor:
-        """The single stream input ``(B, ...)`` -> output ``image (B, 3, S, S)`` in [0, 1], float32."""
+    def animate_frames(self, value: Any, *, pad_to: int | None = None) -> Tensor:
+        """A batch of the pipeline's single stream input (crops ``(B, 3, S, S)`` in [0, 1] for
+        ``animate``, a ``Motion`` for ``animate_motion``) -> ``image (B, 3, S, S)`` in [0, 1], float32."""
         (name,) = self.runner.resolved.stream_inputs
-        return self.animate_batch({name: driver}, pad_to=pad_to)["image"].clamp(0.0, 1.0)
+        return self.animate_batch({name: value}, pad_to=pad_to)["image"].clamp(0.0, 1.0)
 
     # -- files -------------------------------------------------------------------------------------------
     def animate(
         self,
-        source: str | os.PathLike[str],
-        driver: str | os.PathLike[str],
-        output: str | os.PathLike[str],
+        source_path: str | os.PathLike[str],
+        driver_path: str | os.PathLike[str],
+        output_path: str | os.PathLike[str],
         *,
         crop: bool = True,
         face_parser: str | os.PathLike[str] | None = None,
@@ -234,7 +235,8 @@ class Session:
         crf: int = 18,
         **run_options: Any,
     ) -> SessionReport:
-        """Animate ``source`` with ``driver`` into ``output`` (.mp4, or .png for a still driver).
+        """Animate the photo ``source_path`` with the driver's input ``driver_path`` into
+        ``output_path`` (.mp4, or .png for a still driver).
 
         ``crf``: H.264 quality of a video output (0 lossless, 18 visually lossless). ``run_options``
         are those of :meth:`run` (batch_size, max_frames, duration, audio, progress).
@@ -244,16 +246,16 @@ class Session:
                 written then, and an interrupted run leaves no partial output.
         """
         options = {"crop": crop, "face_parser": face_parser, "source_mask": source_mask}
-        src = self.prepare_source(source, **options)
-        sink = PictureSink(output, src, paste=paste, side_by_side=side_by_side, crf=crf)
-        return self.run(driver, sink, source=source, source_options=options, **run_options)
+        source = self.prepare_source(source_path, **options)
+        sink = PictureSink(output_path, source, paste=paste, side_by_side=side_by_side, crf=crf)
+        return self.run(driver_path, sink, source_path=source_path, source_options=options, **run_options)
 
     def run(
         self,
-        driver: str | os.PathLike[str],
+        driver_path: str | os.PathLike[str],
         sink: Sink,
         *,
-        source: str | os.PathLike[str] | None = None,
+        source_path: str | os.PathLike[str] | None = None,
         source_options: Mapping[str, Any] | None = None,
         batch_size: int = 4,
         max_frames: int | None = None,
@@ -261,12 +263,13 @@ class Session:
         audio: str | os.PathLike[str] | None = None,
         progress: Callable[[int | None], Any] | None = None,
     ) -> SessionReport:
-        """Stream ``driver`` through the pipeline into ``sink``.
+        """Stream the driver's input through the pipeline into ``sink``.
 
         Args:
-            driver: the driver's input (a video, a picture, a motion file...).
+            driver_path: the driver's input (a video, a picture, a motion file...).
             sink: where the outputs go (:class:`PictureSink`, a motion-file sink...).
-            source: the source photo, when the pipeline has a ``source`` input.
+            source_path: the source photo, when the pipeline has a ``source`` input.
+            source_options: ``crop``, ``face_parser``, ``source_mask`` for :meth:`prepare_source`.
             batch_size: driver frames per network call.
             max_frames / duration: stop after this many frames / seconds of the driver (the audio is
                 cut to match).
@@ -280,22 +283,22 @@ class Session:
         """
         if batch_size < 1:
             raise InputError(f"--batch-size {batch_size}: expected a positive number of frames")
-        info = self._stream_info(driver, audio)
+        info = self._stream_info(driver_path, audio)
         total = _frame_limit(info, max_frames, duration)
         sink.check(info)
-        if self.image_size is not None and source is None:
+        if self.image_size is not None and source_path is None:
             raise InputError(f"{self.runner.resolved.path}: this pipeline animates a source photo; give one")
-        batches: Iterator[Mapping[str, Any]] = prefetch(self.driver.stream(driver, batch_size))
+        batches: Iterator[Mapping[str, Any]] = prefetch(self.driver.stream(driver_path, batch_size))
         bar = None
         try:
             first = next(batches, None)
             if first is None:
-                raise InputError(f"{driver}: the driver yielded no frames")
+                raise InputError(f"{driver_path}: the driver yielded no frames")
             self.runner.check_stream_inputs(first)  # a wrong driver fails before the source is encoded
             start = time.perf_counter()
-            if source is not None:
-                self.set_source(source, **(source_options or {}))
-            source_seconds = time.perf_counter() - start if source is not None else 0.0
+            if source_path is not None:
+                self.set_source(source_path, **(source_options or {}))
+            source_seconds = time.perf_counter() - start if source_path is not None else 0.0
             bar = progress(total) if progress is not None else None
             start = time.perf_counter()
             frames, size, first_seconds = 0, (0, 0), 0.0
@@ -337,11 +340,11 @@ class Session:
         return self._batch
 
     def _stream_info(
-        self, driver: str | os.PathLike[str], audio: str | os.PathLike[str] | None
+        self, driver_path: str | os.PathLike[str], audio: str | os.PathLike[str] | None
     ) -> StreamInfo:
-        if not Path(driver).exists():
-            raise InputError(f"{driver}: no such file; expected the driver input")
-        info = self.driver.probe(driver)
+        if not Path(driver_path).exists():
+            raise InputError(f"{driver_path}: no such file; expected the driver input")
+        info = self.driver.probe(driver_path)
         if audio is None:
             return info
         if info.still:
