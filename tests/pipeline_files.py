@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emoportraits_core import Registry
 
 PIPES = Path(__file__).parent / "pipelines"
 ANIMATE = PIPES / "toy_animate.toml"
@@ -18,9 +22,10 @@ def variant(tmp_path: Path, old: str, new: str, source: Path = ANIMATE) -> Path:
     return path
 
 
-def tiny_overrides(name: str) -> list[str]:
+def tiny_overrides(name: str, registry: Registry | None = None) -> list[str]:
     """``--set`` overrides that put every component of shipped pipeline ``name`` at its ``tiny``
-    preset: the shipped graph, at test speed."""
+    preset: the shipped graph, at test speed. The presets are read from ``registry``: pass the unit
+    tests' fixture; None (the end-to-end tests) reads them from the installed plugins."""
     from emoportraits_core.pipeline.presets import preset_overrides
 
-    return preset_overrides(name, "tiny")
+    return preset_overrides(name, "tiny", registry)

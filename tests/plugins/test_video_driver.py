@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import DATA
 
 from emoportraits_core import Registry
 from emoportraits_core.errors import ConfigError, InputError
@@ -17,7 +18,6 @@ from emoportraits_core.io import VideoWriter, iter_frames, probe_video
 from emoportraits_plugins.drivers import VideoDriver, VideoDriverConfig, register
 from emoportraits_plugins.face.crop import crop_face
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TALKING = DATA / "videos" / "drive_talking_a.mp4"
 
 

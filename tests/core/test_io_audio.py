@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import DATA
 
 from emoportraits_core.errors import InputError
 from emoportraits_core.io import load_audio
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def test_resamples_22k_speech_to_16k():

@@ -7,7 +7,8 @@ import importlib.metadata
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PACKAGE_DIRS = {"emoportraits_core": "emoportraits_core", **PYPROJECT["tool"]["setuptools"]["package-dir"]}
 

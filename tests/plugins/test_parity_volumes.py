@@ -11,11 +11,11 @@ not depend on the encoders.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import PARITY_DIR
 from parity import check, reference_tensor
 from PIL import Image
 
@@ -28,7 +28,7 @@ from emoportraits_plugins.renderers import VolumeRenderer, VolumeRendererConfig
 from emoportraits_plugins.volumes import G3D, G3DConfig, VolumeResBlocks, VolumeResBlocksConfig
 from emoportraits_plugins.warpers import WarpGenerator, WarpGeneratorConfig
 
-PARITY_DIR = Path(__file__).resolve().parents[2] / "shared" / "official" / "parity"
+pytestmark = pytest.mark.parity
 
 OUR_GROUPS = (
     "local_encoder_nw.",
@@ -40,6 +40,7 @@ OUR_GROUPS = (
     "volume_process_nw.",
     "decoder_nw.",
 )
+
 FACTORIES = {
     "appearance_encoder": lambda: AppearanceEncoder(AppearanceEncoderConfig()),
     "warp_embedder": lambda: WarpEmbedder(WarpEmbedderConfig()),

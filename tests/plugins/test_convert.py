@@ -1,4 +1,8 @@
-"""`emoportraits convert`: the released layout -> strict safetensors, and its refusals."""
+"""`emoportraits convert`: the released layout -> strict safetensors, and its refusals.
+
+Over the project's own plugins registered explicitly: ``registry`` for the API, ``project_cli`` for
+the command line. (``converted_checkpoint`` is made once per run by the installed command line.)
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import shutil
 import pytest
 import torch
 
-from emoportraits_core import get_registry
 from emoportraits_core.checkpoint import read_checkpoint
 from emoportraits_core.cli import main
 from emoportraits_core.errors import CheckpointError
@@ -27,8 +30,7 @@ def test_release_components_are_those_of_the_animate_pipeline():
         assert shipped == RELEASE_COMPONENTS
 
 
-def test_converted_checkpoint_holds_every_parameter_and_the_configs(converted_checkpoint):
-    registry = get_registry()
+def test_converted_checkpoint_holds_every_parameter_and_the_configs(converted_checkpoint, registry):
     ckpt = read_checkpoint(converted_checkpoint)
     expected = expected_state(registry)
     assert set(ckpt.tensors) == set(expected)
@@ -49,7 +51,7 @@ def _assert_nothing_written(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".safetensors" or ".part" in p.name]
 
 
-def test_renamed_key_is_named(parity_weights, tmp_path, capsys):
+def test_renamed_key_is_named(project_cli, parity_weights, tmp_path, capsys):
     state = torch.load(parity_weights / "328_model.pth", weights_only=True)
     state["volume_process_nw.head.1.weight"] = state.pop("volume_process_nw.head.0.weight")
     bad = tmp_path / "renamed.pth"
@@ -63,7 +65,7 @@ def test_renamed_key_is_named(parity_weights, tmp_path, capsys):
     _assert_nothing_written(tmp_path)
 
 
-def test_wrong_shape_is_named_with_both_shapes(parity_weights, tmp_path):
+def test_wrong_shape_is_named_with_both_shapes(registry, parity_weights, tmp_path):
     state = torch.load(parity_weights / "328_model.pth", weights_only=True)
     state["decoder_nw.img_decoder.dec_img_head.2.weight"] = torch.zeros(3, 64, 1, 1)
     bad = tmp_path / "shape.pth"
@@ -77,12 +79,12 @@ def test_wrong_shape_is_named_with_both_shapes(parity_weights, tmp_path):
             bad,
             parity_weights / "head_pose_regressor.pth",
             tmp_path / "m.safetensors",
-            registry=get_registry(),
+            registry=registry,
         )
     _assert_nothing_written(tmp_path)
 
 
-def test_truncated_file_is_refused(parity_weights, tmp_path, capsys):
+def test_truncated_file_is_refused(project_cli, parity_weights, tmp_path, capsys):
     truncated = tmp_path / "328_model.pth"
     with open(parity_weights / "328_model.pth", "rb") as src, open(truncated, "wb") as dst:
         dst.write(src.read(5_000_000))
@@ -92,7 +94,7 @@ def test_truncated_file_is_refused(parity_weights, tmp_path, capsys):
     _assert_nothing_written(tmp_path)
 
 
-def test_not_a_checkpoint_and_swapped_files_are_refused(parity_weights, tmp_path, capsys):
+def test_not_a_checkpoint_and_swapped_files_are_refused(project_cli, parity_weights, tmp_path, capsys):
     text = tmp_path / "notes.pth"
     text.write_text("this is not a checkpoint\n")
     code, err, _ = _convert_cli(tmp_path, text, parity_weights / "head_pose_regressor.pth", capsys)
@@ -104,11 +106,10 @@ def test_not_a_checkpoint_and_swapped_files_are_refused(parity_weights, tmp_path
     _assert_nothing_written(tmp_path)
 
 
-def test_checkpoint_loading_is_strict(converted_checkpoint, tmp_path):
+def test_checkpoint_loading_is_strict(converted_checkpoint, registry, tmp_path):
     """A converted checkpoint loads into the pipeline only if every key and shape fits."""
     from emoportraits_core.pipeline import build, resolve_pipeline
 
-    registry = get_registry()
     tiny = resolve_pipeline("animate", ["components.renderer.config.channels=256"], registry)
     with pytest.raises(CheckpointError, match=r"\[component renderer\]: key '.*' has shape .*, expected"):
         build(tiny, registry, checkpoint=converted_checkpoint)

@@ -1,4 +1,6 @@
-"""Motion files: `extract-motion`, then `animate` from the file, on the shipped graphs at tiny presets."""
+"""Motion files end to end, over the installed plugins: `extract-motion`, then `animate` from the
+file, on the shipped graphs at tiny presets. (The motion-file driver's conformance:
+tests/plugins/test_motion_file.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from pipeline_files import tiny_overrides
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from emoportraits_conformance import conformance_tests
 from emoportraits_core.checkpoint import save_components
 from emoportraits_core.cli import main
 from emoportraits_core.io import VideoWriter, iter_frame_arrays, probe_video
@@ -22,8 +23,6 @@ from emoportraits_plugins.session import Session
 
 WOMAN = DATA / "images" / "photo_woman.jpg"
 TALKING = DATA / "videos" / "drive_talking_a.mp4"
-
-test_motion_file_driver = conformance_tests("driver", "motion_file", preset="tiny")
 
 
 def _sets(name: str) -> list[str]:

@@ -21,6 +21,8 @@ from emoportraits_core.cli import main
 from emoportraits_core.io import to_uint8
 from emoportraits_core.pipeline import build, resolve_pipeline
 
+pytestmark = pytest.mark.parity
+
 
 @pytest.fixture(scope="module")
 def official(converted_checkpoint, parity_reference):

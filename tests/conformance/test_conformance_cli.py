@@ -1,7 +1,8 @@
 """``emoportraits conformance`` and the pytest plugin, end to end.
 
-Errors that stop before pytest starts run in-process; runs of the suite itself run pytest in a
-subprocess (pytest inside pytest), with the toy plugin discoverable through PYTHONPATH.
+Errors that stop before pytest starts, and runs of the suite itself (pytest inside pytest), run
+in-process over plugins registered explicitly (conftest ``project_cli`` / ``toy_cli``); the pytest
+plugin in a user's own run is tested in a subprocess, with the toy plugin installed on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -9,19 +10,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from emoportraits_core import plugin_manager
 from emoportraits_core.cli import main
-
-
-@pytest.fixture
-def toy_default_registry(toy_site, monkeypatch):
-    """The process-wide registry rebuilt with the toy plugin installed (restored afterwards)."""
-    monkeypatch.setattr(plugin_manager, "_default", {})
-    return toy_site
 
 
 def _run(args, site, cwd, timeout=120):
@@ -36,7 +29,7 @@ def _run(args, site, cwd, timeout=120):
 # -- in-process: listing, help and errors before pytest starts ----------------------------------------
 
 
-def test_list_prints_checks_per_kind_and_geometry(capsys):
+def test_list_prints_checks_per_kind_and_geometry(project_cli, capsys):
     assert main(["conformance", "--list"]) == 0
     out = capsys.readouterr().out
     for text in (
@@ -50,7 +43,7 @@ def test_list_prints_checks_per_kind_and_geometry(capsys):
     assert "geometry families" in out and "rotation_6d" in out
 
 
-def test_help_explains_and_gives_examples(capsys):
+def test_help_explains_and_gives_examples(project_cli, capsys):
     with pytest.raises(SystemExit) as info:
         main(["conformance", "--help"])
     assert info.value.code == 0
@@ -79,7 +72,7 @@ def test_help_explains_and_gives_examples(capsys):
         (["conformance", "warper", "toy_warper", "--function", "math:sqrt"], "applies to 'geometry' only"),
     ],
 )
-def test_bad_targets_are_one_line_errors_before_pytest(toy_default_registry, capsys, argv, message):
+def test_bad_targets_are_one_line_errors_before_pytest(toy_cli, capsys, argv, message):
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert message in captured.err
@@ -97,10 +90,9 @@ def _cli(argv, capsys):
 
 
 @pytest.fixture
-def isolated(toy_default_registry, tmp_path, monkeypatch):
-    """Run the CLI from an empty directory with the toy plugin installed."""
+def isolated(toy_cli, tmp_path, monkeypatch):
+    """Run the CLI from an empty directory over the project's plugins plus the toy plugin."""
     monkeypatch.chdir(tmp_path)
-    return toy_default_registry
 
 
 def test_toy_warper_conforms(isolated, capsys):
@@ -115,31 +107,20 @@ def test_geometry_family_conforms(isolated, capsys):
     assert "geometry[euler]::orthonormal PASSED" in out
 
 
-def test_broken_component_fails_naming_the_check(isolated, tmp_path, capsys, monkeypatch):
-    from conftest import install_fake_distribution
+def test_broken_component_fails_naming_the_check(isolated, capsys, monkeypatch):
+    from conftest import project_plugin_manager, use_plugins
 
-    package = tmp_path / "fake_broken_plugin"
-    package.mkdir()
-    (package / "__init__.py").write_text(
-        textwrap.dedent(
-            """
-            from emoportraits_core import hookimpl
-            from emoportraits_conformance.broken_components import register_broken_components
+    from emoportraits_conformance.broken_components import register_broken_components
+    from emoportraits_core import hookimpl
 
-            @hookimpl
-            def emoportraits_register(registry):
-                register_broken_components(registry, {"broken_hidden_buffer"})
-            """
-        )
-    )
-    install_fake_distribution(
-        isolated,
-        "fake-broken-plugin",
-        "0.1",
-        {"emoportraits": {"fake_broken": "fake_broken_plugin"}},
-        package,
-    )
-    monkeypatch.delitem(sys.modules, "fake_broken_plugin", raising=False)  # removed again afterwards
+    class BrokenPlugin:
+        """A third party's plugin whose volume keeps state outside its state dict."""
+
+        @hookimpl
+        def emoportraits_register(self, registry):
+            register_broken_components(registry, {"broken_hidden_buffer"})
+
+    use_plugins(monkeypatch, project_plugin_manager(BrokenPlugin()))
     argv = ["conformance", "volume", "broken_hidden_buffer", "--max-examples", "1"]
     code, out = _cli([*argv, "-k", "state_dict or determinism"], capsys)
     assert code == 1, out
@@ -246,7 +227,7 @@ def test_pytest_plugin_options(toy_site, tmp_path):
         (["renderer:toy_renderer"], ["image_size=big"], "key 'image_size' expects int, got 'big'"),
     ],
 )
-def test_pytest_plugin_usage_errors(toy_default_registry, targets, pairs, message):
+def test_pytest_plugin_usage_errors(toy_cli, targets, pairs, message):
     from emoportraits_conformance.pytest_plugin import _component_groups
 
     with pytest.raises(pytest.UsageError, match=message):

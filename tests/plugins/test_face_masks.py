@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import DATA
 from PIL import Image
 
 from emoportraits_core.errors import CheckpointError, InputError
@@ -23,8 +24,6 @@ from emoportraits_plugins.face.masks import (
     load_mask_png,
 )
 from emoportraits_plugins.face.source import prepare_source
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Unit tests of emoportraits_core.geometry: shapes, dtypes, values, gradients and error messages.
 
-The property-based checks live in emoportraits_conformance.geometry (tests/test_conformance_geometry.py).
+The property-based checks live in emoportraits_conformance.geometry (tests/conformance/test_conformance_geometry.py).
 """
 
 from __future__ import annotations

@@ -200,6 +200,13 @@ def test_the_accelerator_comparison_runs_on_any_device():
         run_on(comp, inputs_for(comp, 2, 0), "cpu")
 
 
+@pytest.mark.gpu
+def test_the_accelerator_comparison_passes_on_cuda():
+    """The CUDA branch of device_move on a GPU: a component that keeps its tensors on its input's
+    device gives the CPU outputs there (TF32 off)."""
+    compare_on(CheckContext(_TinyVolume, tmp_dir=None), "cuda")  # type: ignore[arg-type]
+
+
 # -- 5. motions -----------------------------------------------------------------------------------------
 
 
@@ -318,7 +325,7 @@ def test_misspelt_or_unmatched_opt_outs_are_named():
         hooks.run(AString)
 
 
-def test_a_motion_file_reader_refuses_reflections(toy_site, tmp_path):
+def test_a_motion_file_reader_refuses_reflections(toy_plugin, tmp_path):
     """File readers call Motion.check_rotation: a mirrored frame in a file stops the stream."""
     from emoportraits_toy.motion_file import ToyMotionFileConfig, ToyMotionFileDriver
     from safetensors.torch import save_file

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import DATA
 
 from emoportraits_core.errors import InputError
 from emoportraits_core.io import read_image
@@ -22,7 +21,6 @@ from emoportraits_plugins.face.crop import (
 from emoportraits_plugins.face.detector import FaceBox, FaceDetector, as_rgb_array
 from emoportraits_plugins.face.synthetic import draw_face
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IMAGES = DATA / "images"
 
 

@@ -131,12 +131,12 @@ def test_hook_with_typo_fails_at_startup():
         make_plugin_manager(entry_points=False, plugins=[Typo()])
 
 
-def test_out_of_tree_plugin_is_discovered_through_its_entry_point(toy_registry):
+def test_out_of_tree_plugin_is_discovered_through_its_entry_point(installed_toy_registry):
     """The toy package is only on sys.path with a .dist-info: nothing in the core names it."""
-    entry = toy_registry.get("warper", "toy_warper")
+    entry = installed_toy_registry.get("warper", "toy_warper")
     assert entry.distribution == "emoportraits-toy-plugin 0.1.0"
     assert entry.plugin == "toy"
-    warper = toy_registry.create("warper", "toy_warper", channels=2)
+    warper = installed_toy_registry.create("warper", "toy_warper", channels=2)
     assert warper.config.channels == 2
 
 

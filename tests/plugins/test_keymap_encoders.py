@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import OFFICIAL
 
 from emoportraits_plugins.convert.keymap import DERIVED, IGNORED
 from emoportraits_plugins.convert.keymap_encoders import RULES
@@ -18,7 +18,7 @@ from emoportraits_plugins.encoders import (
 )
 from emoportraits_plugins.encoders._common import identity_grid_2d
 
-KEYS_TSV = Path(__file__).resolve().parents[2] / "shared" / "official" / "keys.tsv"
+KEYS_TSV = OFFICIAL / "keys.tsv"
 TINY_POSE = {"pose_layers": (1, 1, 1, 1), "pose_widths": (8, 8, 16, 16), "pose_stem_channels": 8}
 GROUPS = {"idt_embedder_nw": "main", "expression_embedder_nw": "main", "HPR_FILE": "head_pose"}
 

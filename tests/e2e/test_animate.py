@@ -15,12 +15,13 @@ import pytest
 import torch
 from conftest import DATA
 from PIL import Image
+from pipeline_files import PIPES
 
 from emoportraits_core.cli import main
 from emoportraits_core.io import VideoWriter, iter_frame_arrays, probe_video
 from emoportraits_plugins.animate import Animator
 
-TINY = str(Path(__file__).parent / "pipelines" / "animate_tiny.toml")
+TINY = str(PIPES / "animate_tiny.toml")
 WOMAN = DATA / "images" / "photo_woman.jpg"
 TALKING = DATA / "videos" / "drive_talking_a.mp4"
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from conftest import DATA
 from PIL import Image, ImageOps
 
 from emoportraits_core.errors import InputError
 from emoportraits_core.io import is_image_file, read_image, to_uint8, write_image
 from emoportraits_core.io.image import _apply_orientation
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def test_to_uint8_rounds_to_nearest():

@@ -122,7 +122,8 @@ def test_registry_kind_and_names(registry):
     assert registry.create("backbone", "resnet18", preset="tiny").out_channels == 16
 
 
-def test_build_backbone_and_unknown_name():
+def test_build_backbone_and_unknown_name(project_cli):
+    """An unknown name is also looked up among the registered backbones: the project's (``project_cli``)."""
     net = build_backbone("resnet18", {"preset": "tiny", "norm": "batch"})
     assert net.config.norm == "batch" and net.config.widths == (8, 8, 16, 16)
     with pytest.raises(

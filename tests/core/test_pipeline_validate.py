@@ -18,7 +18,7 @@ def test_resolves_components_wires_order_and_stages(toy_registry):
     r = check(ANIMATE, toy_registry)
     assert r.components["motion"].config.max_angle == 0.1  # preset applied
     assert r.components["encoder"].config.channels == 4
-    assert r.components["warp"].entry.distribution == "emoportraits-toy-plugin 0.1.0"
+    assert r.components["warp"].entry.plugin == "emoportraits_toy.plugin"  # registered explicitly
     assert list(r.nodes) == [
         "encode_source",
         "source_motion",

@@ -16,6 +16,8 @@ from emoportraits_plugins.convert.keymap import apply_rules
 from emoportraits_plugins.convert.keymap_encoders import RULES
 from emoportraits_plugins.encoders import IdentityEncoder, MotionEncoder
 
+pytestmark = pytest.mark.parity
+
 OUR_GROUPS = ("idt_embedder_nw.", "expression_embedder_nw.")
 
 

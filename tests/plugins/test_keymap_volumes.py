@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import torch
-from conftest import plugin_registry
+from conftest import OFFICIAL, plugin_registry
 
 from emoportraits_core import Registry
 from emoportraits_plugins import embedders, encoders, renderers, volumes, warpers
 from emoportraits_plugins.convert.keymap import DERIVED, apply_rules
 from emoportraits_plugins.convert.keymap_volumes import RULES, derived_buffers
 
-KEYS_TSV = Path(__file__).resolve().parents[2] / "shared" / "official" / "keys.tsv"
+KEYS_TSV = OFFICIAL / "keys.tsv"
 
 #: official group -> our component(s)
 GROUPS = (

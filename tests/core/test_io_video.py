@@ -9,11 +9,11 @@ import av
 import numpy as np
 import pytest
 import torch
+from conftest import DATA
 
 from emoportraits_core.errors import InputError
 from emoportraits_core.io import VideoWriter, as_rate, iter_frames, probe_video, rotate_array
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TALKING = DATA / "videos" / "drive_talking_a.mp4"
 
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
+from pipeline_files import PIPES
 
 from emoportraits_core.checkpoint import save_checkpoint
 from emoportraits_core.errors import CheckpointError, InputError
 from emoportraits_core.pipeline import build, load_pipeline, validate_pipeline
 from emoportraits_core.types import Motion
-
-PIPES = Path(__file__).parent / "pipelines"
 
 
 @pytest.fixture
