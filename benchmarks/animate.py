@@ -295,6 +295,13 @@ def main() -> int:
     return 0
 
 
+def _cell(value: object) -> str:
+    """Floats with 3 significant digits, without exponents (5370, 22.7, 0.193)."""
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def print_table(results: dict) -> None:
     f = results["flops"]
     print(f"machine: {results['machine']}")
@@ -319,10 +326,7 @@ def print_table(results: dict) -> None:
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in results["rows"]:
-        cells = [
-            f"{row.get(c, float('nan')):.3g}" if isinstance(row.get(c), float) else str(row.get(c, ""))
-            for c in cols
-        ]
+        cells = [_cell(row.get(c, "")) for c in cols]
         print("| " + " | ".join(cells) + " |")
     if "naive_ms_per_frame" in results:
         naive = results["naive_ms_per_frame"]

@@ -18,7 +18,18 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .interfaces import Discriminator, Driver, Encoder, Loss, Renderer, VolumeProcessor, Warper
+from .interfaces import (
+    Dataset,
+    Discriminator,
+    Driver,
+    Encoder,
+    Loss,
+    Optimizer,
+    Renderer,
+    Schedule,
+    VolumeProcessor,
+    Warper,
+)
 from .registry import Registry
 
 __all__ = [
@@ -41,6 +52,9 @@ CORE_KINDS: tuple[tuple[str, type, str], ...] = (
     ("driver", Driver, "a modality stream -> per-frame pipeline inputs"),
     ("loss", Loss, "named scalar training term"),
     ("discriminator", Discriminator, "real/fake scores and features"),
+    ("optimizer", Optimizer, "a torch optimizer and its hyper-parameters"),
+    ("schedule", Schedule, "a learning-rate schedule, stepped per iteration"),
+    ("dataset", Dataset, "a source of training items"),
 )
 
 

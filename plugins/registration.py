@@ -9,7 +9,7 @@ import argparse
 
 from emoportraits_core import Registry, hookimpl
 
-from . import backbones, drivers, embedders, encoders, renderers, volumes, warpers
+from . import backbones, drivers, embedders, encoders, optim, renderers, volumes, warpers
 
 
 @hookimpl
@@ -21,8 +21,8 @@ def emoportraits_register_kinds(registry: Registry) -> None:
 
 @hookimpl
 def emoportraits_register(registry: Registry) -> None:
-    """Registers the EMOPortraits networks, the backbones and the video driver."""
-    for package in (backbones, encoders, embedders, warpers, volumes, renderers, drivers):
+    """Registers the EMOPortraits networks, the backbones, the video driver, optimizers and schedules."""
+    for package in (backbones, encoders, embedders, warpers, volumes, renderers, drivers, optim):
         package.register(registry)
 
 

@@ -293,9 +293,9 @@ def _schedule(key: str, t: _Table) -> ScheduleSpec:
 
 
 def _data(key: str, t: _Table) -> DataSpec:
-    t.check_keys(("source", "ratio"))
+    t.check_keys(("name", "config", "ratio"))
     ratio = t.get("ratio", "number")
     if ratio is not None and ratio <= 0:
         raise t.fail("ratio", f"expected a ratio > 0, got {ratio!r}")
-    source = t.get("source", "str", required="a path or a registered dataset name")
-    return DataSpec(key, source, None if ratio is None else float(ratio))
+    name = t.get("name", "str", required="a registered dataset; `emoportraits plugins dataset` lists them")
+    return DataSpec(key, name, dict(t.get("config", "table", {})), None if ratio is None else float(ratio))

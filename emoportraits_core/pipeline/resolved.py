@@ -88,10 +88,11 @@ class ResolvedSchedule:
 
 @attrs.frozen
 class ResolvedData:
-    """``[data.<key>]``: source and its mixing ratio (all ratios sum to 1)."""
+    """``[data.<key>]``: the dataset's registry entry, its config and its mixing ratio (all sum to 1)."""
 
     key: str
-    source: str
+    entry: ComponentEntry
+    config: Any
     ratio: float
 
 

@@ -11,7 +11,7 @@ required)::
     [losses.<name>]       kind ("loss"), name, weight, config, inputs          (training)
     [optimizers.<name>]   type, components, lr and the type's hyper-parameters (training)
     [schedules.<name>]    type, optimizer and the type's parameters            (training)
-    [data.<name>]         source, ratio                                         (training)
+    [data.<name>]         name (a registered dataset), config, ratio            (training)
 
 ``[components.X]`` is an instance (one set of weights); ``[nodes.Y]`` is one call of a component,
 so several nodes may share a component. The classes here hold the file as written (after ``--set``
@@ -130,10 +130,11 @@ class ScheduleSpec:
 
 @attrs.frozen
 class DataSpec:
-    """``[data.<key>]``: a data source (path or registered dataset name) and its mixing ratio."""
+    """``[data.<key>]``: a registered dataset, its config (e.g. where the data is) and its mixing ratio."""
 
     key: str
-    source: str
+    name: str
+    config: dict[str, Any] = attrs.field(factory=dict)
     ratio: float | None = None
 
 

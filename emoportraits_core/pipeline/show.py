@@ -71,7 +71,10 @@ def describe_pipeline(resolved: ResolvedPipeline) -> dict[str, Any]:
             k: {"type": s.type, "optimizer": s.optimizer, **config_to_dict(s.config)}
             for k, s in resolved.schedules.items()
         },
-        "data": {k: {"source": d.source, "ratio": d.ratio} for k, d in resolved.data.items()},
+        "data": {
+            k: {"name": d.entry.name, "ratio": d.ratio, **config_to_dict(d.config)}
+            for k, d in resolved.data.items()
+        },
     }
 
 
@@ -179,5 +182,15 @@ def _training_lines(d: dict[str, Any]) -> list[str]:
             lines += _table([(k, s["type"], f"optimizer {s['optimizer']}", params)])
     if d["data"]:
         lines += ["", "data"]
-        lines += _table([(k, f"ratio {v['ratio']:g}", v["source"]) for k, v in d["data"].items()])
+        lines += _table(
+            [
+                (
+                    k,
+                    v["name"],
+                    f"ratio {v['ratio']:g}",
+                    " ".join(f"{p}={_value(x)}" for p, x in v.items() if p not in ("name", "ratio")),
+                )
+                for k, v in d["data"].items()
+            ]
+        )
     return lines

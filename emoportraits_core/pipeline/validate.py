@@ -28,7 +28,7 @@ from .resolved import (
     ResolvedSchedule,
 )
 from .schema import PipelineSpec
-from .training import make_optimizer_config, make_schedule_config
+from .training import make_dataset_config, make_optimizer_config, make_schedule_config
 
 __all__ = ["known_port_types", "validate_pipeline"]
 
@@ -290,7 +290,9 @@ class _Validator:
                         f"component '{name}' is already trained by [optimizers.{owner[name]}]",
                     )
                 owner[name] = key
-            config = make_optimizer_config(opt.type, opt.params, where=f"{self.spec.path} {where}")
+            config = make_optimizer_config(
+                opt.type, opt.params, where=f"{self.spec.path} {where}", registry=self.registry
+            )
             out[key] = ResolvedOptimizer(key, opt.type, opt.components, config)
         return out
 
@@ -311,15 +313,22 @@ class _Validator:
                     f"optimizer '{sch.optimizer}' is already scheduled by [schedules.{scheduled[sch.optimizer]}]",
                 )
             scheduled[sch.optimizer] = key
-            config = make_schedule_config(sch.type, sch.params, where=f"{self.spec.path} {where}")
+            config = make_schedule_config(
+                sch.type, sch.params, where=f"{self.spec.path} {where}", registry=self.registry
+            )
             out[key] = ResolvedSchedule(key, sch.type, sch.optimizer, config)
         return out
 
     def _data(self) -> dict[str, ResolvedData]:
         data = self.spec.data
+        entries, configs = {}, {}
+        for key, d in data.items():
+            where = f"{self.spec.path} [data.{key}]"
+            configs[key] = make_dataset_config(d.name, d.config, where=where, registry=self.registry)
+            entries[key] = self.registry.get("dataset", d.name)
         given = [k for k, d in data.items() if d.ratio is not None]
         if not given:
-            return {k: ResolvedData(k, d.source, 1.0 / len(data)) for k, d in data.items()}
+            return {k: ResolvedData(k, entries[k], configs[k], 1.0 / len(data)) for k in data}
         missing = [k for k in data if k not in given]
         if missing:
             raise self.fail(f"[data.{missing[0]}] ratio", "missing; give every data source a ratio, or none")
@@ -327,7 +336,7 @@ class _Validator:
         if not math.isclose(total, 1.0, rel_tol=0, abs_tol=1e-6):
             listing = ", ".join(f"{k}={d.ratio:g}" for k, d in data.items())
             raise self.fail("[data] ratio", f"the ratios must sum to 1, got {total:g} ({listing})")
-        return {k: ResolvedData(k, d.source, float(d.ratio)) for k, d in data.items()}  # type: ignore[arg-type]
+        return {k: ResolvedData(k, entries[k], configs[k], float(d.ratio)) for k, d in data.items()}  # type: ignore[arg-type]
 
     def _check_mode(self, outputs: Mapping, losses: Mapping, optimizers: Mapping) -> None:
         path = self.spec.path

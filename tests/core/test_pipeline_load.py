@@ -24,6 +24,7 @@ def test_load_reads_every_section():
     assert train.optimizers["generator"].params == {"lr": 2e-4, "betas": [0.5, 0.999], "weight_decay": 0.0}
     assert train.schedules["generator"].params == {"total_steps": 1000, "warmup_steps": 10}
     assert train.data["mead"].ratio == 0.25
+    assert (train.data["mead"].name, train.data["mead"].config) == ("toy_pairs", {"items": 4, "size": 32})
 
 
 def test_name_defaults_to_file_stem(tmp_path):
@@ -171,7 +172,7 @@ def test_structural_errors_name_the_file_and_key(tmp_path, old, new, message):
         ("weight = 10.0", 'weight = "x"', r"\[losses.l1\] weight: expected a number, got 'x' \(str\)"),
         ('kind = "loss"', 'kind = "los"', r"\[losses.l1_half\] kind: a loss term has kind 'loss'"),
         ("ratio = 0.75", "ratio = 0", r"\[data.vox\] ratio: expected a ratio > 0, got 0"),
-        ('source = "voxceleb2"\n', "", r"\[data.vox\] missing key 'source'"),
+        ('name = "toy_pairs"\nconfig = { items = 8 }\n', "", r"\[data.vox\] missing key 'name'"),
         (
             'components = ["encoder", "motion", "warp", "render"]',
             "components = [1]",

@@ -277,6 +277,18 @@ TRAIN_ERRORS = [
         PipelineError,
         r"\[data.mead\] ratio: missing; give every data source a ratio, or none",
     ),
+    (
+        'name = "toy_pairs"\nconfig = { items = 8 }',
+        'name = "toy_pair"\nconfig = { items = 8 }',
+        ConfigError,
+        r"\[data.vox\] name: unknown dataset name 'toy_pair'; valid names: toy_pairs; did you mean 'toy_pairs'\?",
+    ),
+    (
+        "config = { items = 8 }",
+        "config = { itemz = 8 }",
+        ConfigError,
+        r"\[data.vox\]: unknown key 'itemz' for dataset name 'toy_pairs'; valid keys: items, size; did you mean 'items'\?",
+    ),
 ]
 
 

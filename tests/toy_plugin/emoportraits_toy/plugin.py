@@ -14,6 +14,7 @@ from .components import (
 )
 from .loss import ToyL1Config, ToyL1Loss
 from .motion import ToyMotionEncoder, ToyMotionEncoderConfig
+from .pairs import ToyPairsConfig, ToyPairsDataset
 
 
 @hookimpl
@@ -32,6 +33,7 @@ def emoportraits_register(registry: Registry) -> None:
         presets={"gentle": {"max_angle": 0.1}},
     )
     registry.register("loss", "toy_l1", ToyL1Loss, config=ToyL1Config)
+    registry.register("dataset", "toy_pairs", ToyPairsDataset, config=ToyPairsConfig)
 
 
 @hookimpl(specname="emoportraits_register")
