@@ -23,10 +23,20 @@ def describe_pipeline(resolved: ResolvedPipeline) -> dict[str, Any]:
     spec = resolved.spec
     return {
         "file": spec.path,
-        "pipeline": {"name": spec.name, "description": spec.description, "mode": spec.mode},
+        "pipeline": {
+            "name": spec.name,
+            "description": spec.description,
+            "mode": spec.mode,
+            "task": spec.task,
+        },
         "overrides": list(spec.overrides),
         "inputs": {
-            k: {"type": s.type, "stage": "stream" if s.stream else "static", "description": s.description}
+            k: {
+                "type": s.type,
+                "stage": "stream" if s.stream else "static",
+                "fed_by": _feeder(resolved, k),
+                "description": s.description,
+            }
             for k, s in spec.inputs.items()
         },
         "components": {
@@ -78,6 +88,14 @@ def describe_pipeline(resolved: ResolvedPipeline) -> dict[str, Any]:
     }
 
 
+def _feeder(resolved: ResolvedPipeline, name: str) -> str:
+    """The driver component whose output of that name feeds input ``name``, or ``""``."""
+    for key, comp in resolved.components.items():
+        if comp.kind == "driver" and name in getattr(comp.entry.component_class, "outputs", {}):
+            return key
+    return ""
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A plain dict of an attrs config (tuples become lists); ``{}`` for None."""
     return {} if config is None else attrs.asdict(config)
@@ -120,13 +138,17 @@ def format_pipeline(resolved: ResolvedPipeline) -> str:
     """The human-readable, aligned description printed by ``emoportraits pipeline show``."""
     d = describe_pipeline(resolved)
     head = d["pipeline"]
-    lines = [f"pipeline {head['name']} ({head['mode']}): {d['file']}"]
+    task = f", task {head['task']}" if head["task"] else ""
+    lines = [f"pipeline {head['name']} ({head['mode']}{task}): {d['file']}"]
     if head["description"]:
         lines.append(f"  {head['description']}")
     if d["overrides"]:
         lines.append(f"  overrides: {' '.join(d['overrides'])}")
     lines += ["", "inputs"]
-    rows = [(k, v["type"], v["stage"], v["description"]) for k, v in d["inputs"].items()]
+    rows = [
+        (k, v["type"], v["stage"] + (f" <- {v['fed_by']}" if v["fed_by"] else ""), v["description"])
+        for k, v in d["inputs"].items()
+    ]
     lines += _table(rows) or ["  (none)"]
     lines += ["", "components"]
     comps = d["components"]

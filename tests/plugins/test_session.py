@@ -125,3 +125,29 @@ def test_still_driver_writes_a_picture(registry, tmp_path):
     out = tmp_path / "still.png"
     report = session.animate(WOMAN, DATA / "images" / "photo_man_bw.jpg", out)
     assert report.frames == 1 and Image.open(out).size == (64, 64)
+
+
+def test_pipeline_show_names_the_task_and_the_driver_feeding_each_stream_input(registry):
+    from emoportraits_core.pipeline import describe_pipeline, format_pipeline
+
+    resolved = resolve_pipeline("animate_motion", (), registry)
+    d = describe_pipeline(resolved)
+    assert d["pipeline"]["task"] == "animate"
+    assert d["inputs"]["motion"]["fed_by"] == "driver" and d["inputs"]["source"]["fed_by"] == ""
+    assert "stream <- driver" in format_pipeline(resolved)
+
+
+def test_the_pipeline_is_chosen_by_the_driver_file(registry, tmp_path):
+    from emoportraits_plugins.session.select import pipeline_for
+
+    motion = Session.load(
+        random_weights=True,
+        pipeline="animate_motion",
+        overrides=tiny_overrides("animate_motion", registry),
+        registry=registry,
+    ).driver._random_file(tmp_path, 2, 0)
+    assert pipeline_for(motion, "animate", registry) == "animate_motion"
+    assert pipeline_for(DATA / "videos" / "drive_talking_a.mp4", "animate", registry) == "animate"
+    assert pipeline_for(DATA / "images" / "photo_woman.jpg", "animate", registry) == "animate"
+    with pytest.raises(PipelineError, match="no shipped speak pipeline has a driver for this file"):
+        pipeline_for(motion, "speak", registry)
