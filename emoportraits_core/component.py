@@ -72,7 +72,10 @@ class Component(nn.Module):
     # -- calling ---------------------------------------------------------------------------------
     def run(self, **inputs: Any) -> dict[str, Any]:
         """Call :meth:`forward` and return ``{output port: value}``."""
-        out = self(**inputs)
+        return self.output_dict(self(**inputs))
+
+    def output_dict(self, out: Any) -> dict[str, Any]:
+        """:meth:`forward`'s result as ``{output port: value}`` (what :meth:`run` returns)."""
         if isinstance(out, Mapping):
             return dict(out)
         if len(self.outputs) != 1:

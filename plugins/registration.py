@@ -9,7 +9,18 @@ import argparse
 
 from emoportraits_core import Registry, hookimpl
 
-from . import backbones, drivers, embedders, encoders, optim, renderers, volumes, warpers
+from . import (
+    backbones,
+    discriminators,
+    drivers,
+    embedders,
+    encoders,
+    losses,
+    optim,
+    renderers,
+    volumes,
+    warpers,
+)
 
 
 @hookimpl
@@ -21,8 +32,21 @@ def emoportraits_register_kinds(registry: Registry) -> None:
 
 @hookimpl
 def emoportraits_register(registry: Registry) -> None:
-    """Registers the EMOPortraits networks, the backbones, the video driver, optimizers and schedules."""
-    for package in (backbones, encoders, embedders, warpers, volumes, renderers, drivers, optim):
+    """Registers the EMOPortraits networks, the backbones, the video driver, optimizers, schedules,
+    the training losses and the discriminator."""
+    packages = (
+        backbones,
+        encoders,
+        embedders,
+        warpers,
+        volumes,
+        renderers,
+        drivers,
+        optim,
+        losses,
+        discriminators,
+    )
+    for package in packages:
         package.register(registry)
 
 

@@ -37,6 +37,7 @@ AREAS = ("core", "plugins", "conformance", "e2e")
 PROJECT_PLUGINS = (
     "emoportraits_plugins",
     "emoportraits_plugins.motion.plugin",
+    "emoportraits_plugins.data.plugin",
     "emoportraits_conformance.plugin",
 )
 

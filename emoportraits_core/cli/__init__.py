@@ -35,14 +35,14 @@ Start with:
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     from ..plugin_manager import get_plugin_manager
-    from . import pipeline_cmd, plugins_cmd
+    from . import pipeline_cmd, plugins_cmd, train_cmd
 
     parser = argparse.ArgumentParser(
         prog="emoportraits", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"emoportraits {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (plugins_cmd, pipeline_cmd):
+    for module in (plugins_cmd, pipeline_cmd, train_cmd):
         module.add_parser(sub)
     get_plugin_manager().hook.emoportraits_add_commands(subparsers=sub)
     return parser

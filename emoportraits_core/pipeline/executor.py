@@ -25,12 +25,14 @@ input, the node and port, and both shapes, not a traceback from inside a network
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ..checkpoint import Checkpoint, load_into, read_checkpoint, split_by_component
 from ..errors import CheckpointError, InputError, did_you_mean
@@ -112,8 +114,11 @@ class Executor:
 
     # -- inputs -------------------------------------------------------------------------------------
     def input_names(self, stage: str) -> list[str]:
-        """The pipeline inputs given per ``stage``: ``"static"`` (non-stream) or ``"stream"``."""
+        """The pipeline inputs given per ``stage``: ``"static"`` (non-stream), ``"stream"``, or
+        ``"all"`` (training gives every input with each batch)."""
         r = self.resolved
+        if stage == "all":
+            return list(r.inputs)
         return r.static_inputs if stage == "static" else r.stream_inputs
 
     def take_inputs(self, given: Mapping[str, Any], stage: str, *, where: str = "") -> dict[Wire, Any]:
@@ -142,7 +147,7 @@ class Executor:
                 spec = self.resolved.inputs[name]
                 raise InputError(f"{path}: missing input '{name}' ({spec.type}) for {where}")
             self._check_value(name, given[name])
-        if stage == "stream":
+        if stage != "static":
             self.batch_size(given)
 
     def _check_value(self, name: str, value: Any) -> None:
@@ -199,10 +204,27 @@ class Executor:
             values: wire -> value; must hold every input the stage reads.
             batch: the stream batch size, to which batch-1 static values are broadcast.
         """
-        for key in self.resolved.nodes_in_stage(stage):
+        self.run_nodes(self.resolved.nodes_in_stage(stage), values, batch)
+
+    def plan(self, targets: Iterable[Wire]) -> list[str]:
+        """The nodes needed to compute the wires ``targets`` (their ancestors), in run order."""
+        needed: set[str] = set()
+        todo = [w.source for w in targets if not w.is_input]
+        while todo:
+            key = todo.pop()
+            if key not in needed:
+                needed.add(key)
+                todo += [w.source for w in self.resolved.nodes[key].inputs.values() if not w.is_input]
+        return [k for k in self.resolved.nodes if k in needed]
+
+    def run_nodes(self, keys: Iterable[str], values: dict[Wire, Any], batch: int | None = None) -> None:
+        """Run the nodes ``keys`` (in run order) on ``values``, adding their outputs (in place). A node
+        declared ``no_grad`` runs under ``torch.no_grad()``."""
+        for key in keys:
             node = self.resolved.nodes[key]
             kwargs = {port: _broadcast(values[wire], batch) for port, wire in node.inputs.items()}
-            result = self._call(self.components[node.component], kwargs)
+            with torch.no_grad() if node.no_grad else contextlib.nullcontext():
+                result = self._call(self.components[node.component], kwargs)
             missing = [p for p in node.outputs if p not in result]
             if missing:
                 raise RuntimeError(
@@ -217,14 +239,24 @@ class Executor:
         return {name: _broadcast(values[wire], batch) for name, wire in self.resolved.outputs.items()}
 
     def _call(self, component: nn.Module, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """``component.run(**kwargs)``, in float32 if it asks for full precision under autocast."""
+        """``component.run(**kwargs)``, in float32 if it asks for full precision under autocast.
+
+        A component wrapped for distributed training (``DistributedDataParallel`` around
+        :class:`~emoportraits_core.training.distributed.PlainOutputs`) is called through its wrapper,
+        so that gradients are synchronised."""
+        distributed = isinstance(component, DistributedDataParallel)
+        inner = component.module.component if distributed else component
         device_type = self.device.type
-        if getattr(component, "full_precision", False) and torch.is_autocast_enabled(device_type):
-            with torch.autocast(device_type, enabled=False):
-                return component.run(
-                    **{k: move_value(v, self.device, torch.float32) for k, v in kwargs.items()}
-                )
-        return component.run(**kwargs)
+        context = contextlib.nullcontext()
+        if getattr(inner, "full_precision", False) and torch.is_autocast_enabled(device_type):
+            kwargs = {k: move_value(v, self.device, torch.float32) for k, v in kwargs.items()}
+            context = torch.autocast(device_type, enabled=False)
+        with context:
+            if distributed:
+                from ..training.distributed import from_plain
+
+                return from_plain(component(**kwargs))
+            return inner.run(**kwargs)
 
 
 def _checked_shape(value: Any) -> tuple[int, ...] | None:

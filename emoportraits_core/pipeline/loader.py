@@ -26,6 +26,7 @@ from .schema import (
     OptimizerSpec,
     PipelineSpec,
     ScheduleSpec,
+    TrainSpec,
 )
 
 __all__ = ["apply_override", "find_pipeline", "load_pipeline", "parse_spec", "parse_value"]
@@ -228,6 +229,7 @@ def parse_spec(
         optimizers={k: _optimizer(k, t) for k, t in _named_tables(tree, "optimizers", path).items()},
         schedules={k: _schedule(k, t) for k, t in _named_tables(tree, "schedules", path).items()},
         data={k: _data(k, t) for k, t in _named_tables(tree, "data", path).items()},
+        train=_train(tree, path),
         overrides=overrides,
     )
 
@@ -253,25 +255,35 @@ def _component(key: str, t: _Table) -> ComponentSpec:
 
 
 def _node(key: str, t: _Table) -> NodeSpec:
-    t.check_keys(("component", "inputs", "description"))
+    t.check_keys(("component", "inputs", "description", "no_grad"))
     component = t.get("component", "str", required="the [components.<name>] this node calls")
-    return NodeSpec(key, component, t.wires("inputs"), t.get("description", "str", ""))
+    return NodeSpec(
+        key, component, t.wires("inputs"), t.get("description", "str", ""), t.get("no_grad", "bool", False)
+    )
 
 
 def _loss(key: str, t: _Table) -> LossSpec:
-    t.check_keys(("kind", "name", "weight", "config", "inputs"))
+    t.check_keys(("kind", "name", "weight", "config", "inputs", "optimizer", "start_step", "start_epoch"))
     kind = t.get("kind", "str", "loss")
     if kind != "loss":
         raise t.fail("kind", f"a loss term has kind 'loss', got '{kind}' (or leave kind out)")
     weight = t.get("weight", "number", 1.0)
     if weight < 0:
         raise t.fail("weight", f"expected a weight >= 0, got {weight!r}")
+    starts = {}
+    for name in ("start_step", "start_epoch"):
+        value = t.get(name, "number", 0)
+        if value != int(value) or value < 0:
+            raise t.fail(name, f"expected a whole number >= 0, got {value!r}")
+        starts[name] = int(value)
     return LossSpec(
         key,
         t.get("name", "str", required="the registered loss; `emoportraits plugins loss` lists them"),
         float(weight),
         dict(t.get("config", "table", {})),
         t.wires("inputs"),
+        t.get("optimizer", "str", ""),
+        **starts,
     )
 
 
@@ -299,3 +311,10 @@ def _data(key: str, t: _Table) -> DataSpec:
         raise t.fail("ratio", f"expected a ratio > 0, got {ratio!r}")
     name = t.get("name", "str", required="a registered dataset; `emoportraits plugins dataset` lists them")
     return DataSpec(key, name, dict(t.get("config", "table", {})), None if ratio is None else float(ratio))
+
+
+def _train(tree: Mapping[str, Any], path: str) -> TrainSpec:
+    from ..config import build_config
+
+    table = _Table(tree.get("train", {}), path, "train")
+    return build_config(TrainSpec, table.raw, where=f"{path} [train]")

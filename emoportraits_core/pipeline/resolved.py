@@ -44,6 +44,7 @@ class ResolvedNode:
         inputs: input port -> wire; ``input_types``: input port -> port type.
         outputs: output port -> port type (the component class's declared outputs).
         stage: ``"static"`` (runs once per prepare) or ``"stream"`` (once per frame batch).
+        no_grad: in training, run under ``torch.no_grad()``.
     """
 
     key: str
@@ -52,11 +53,13 @@ class ResolvedNode:
     input_types: dict[str, str]
     outputs: dict[str, str]
     stage: str
+    no_grad: bool = False
 
 
 @attrs.frozen
 class ResolvedLoss:
-    """``[losses.<key>]`` resolved: registry entry, config, weight and typed input wires."""
+    """``[losses.<key>]`` resolved: registry entry, config, weight, typed input wires, the optimizer
+    whose step it drives and when it starts (see :class:`~.schema.LossSpec`)."""
 
     key: str
     entry: ComponentEntry
@@ -64,6 +67,13 @@ class ResolvedLoss:
     weight: float
     inputs: dict[str, Wire]
     input_types: dict[str, str]
+    optimizer: str = ""
+    start_step: int = 0
+    start_epoch: int = 0
+
+    def active(self, step: int, epoch: int) -> bool:
+        """Whether the term counts at global ``step`` (0-based) of ``epoch`` (0-based)."""
+        return self.weight > 0 and step >= self.start_step and epoch >= self.start_epoch
 
 
 @attrs.frozen

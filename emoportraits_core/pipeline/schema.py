@@ -6,12 +6,15 @@ required)::
     [pipeline]            name, description, mode ("inference" | "train"), task (the command that runs it)
     [inputs.<name>]       type (a port type, e.g. "image"), stream (bool), description
     [components.<name>]   kind, name (registry name), config (table; "preset" picks a registry preset)
-    [nodes.<name>]        component, inputs (port -> "input" | "node.port" | "node"), description
+    [nodes.<name>]        component, inputs (port -> "input" | "node.port" | "node"), no_grad, description
     [outputs]             <name> = "node.port" | "node" | "input"
-    [losses.<name>]       kind ("loss"), name, weight, config, inputs          (training)
+    [losses.<name>]       kind ("loss"), name, weight, config, inputs,
+                          optimizer, start_step, start_epoch                   (training)
     [optimizers.<name>]   type, components, lr and the type's hyper-parameters (training)
     [schedules.<name>]    type, optimizer and the type's parameters            (training)
     [data.<name>]         name (a registered dataset), config, ratio            (training)
+    [train]               batch_size, steps_per_epoch, max_steps, seed, checkpoint_every,
+                          keep_checkpoints, log_every, image_every             (training)
 
 ``[components.X]`` is an instance (one set of weights); ``[nodes.Y]`` is one call of a component,
 so several nodes may share a component. The classes here hold the file as written (after ``--set``
@@ -24,6 +27,8 @@ from typing import Any
 
 import attrs
 
+from ..validators import non_negative, positive
+
 __all__ = [
     "MODES",
     "SECTIONS",
@@ -35,6 +40,7 @@ __all__ = [
     "OptimizerSpec",
     "PipelineSpec",
     "ScheduleSpec",
+    "TrainSpec",
 ]
 
 MODES = ("inference", "train")
@@ -50,6 +56,7 @@ SECTIONS: dict[str, str] = {
     "optimizers": "training optimizers",
     "schedules": "learning-rate schedules",
     "data": "training data sources and mixing ratios",
+    "train": "training loop settings (batch size, epoch length, checkpoints, logging)",
 }
 
 
@@ -89,23 +96,36 @@ class ComponentSpec:
 
 @attrs.frozen
 class NodeSpec:
-    """``[nodes.<key>]``: one call of a component; ``inputs`` maps each input port to a wire."""
+    """``[nodes.<key>]``: one call of a component; ``inputs`` maps each input port to a wire.
+
+    ``no_grad``: in training, the node runs under ``torch.no_grad()`` (a target computed without
+    gradient, e.g. the driver's canonical volume); inference runs everything without gradients.
+    """
 
     key: str
     component: str
     inputs: dict[str, str] = attrs.field(factory=dict)
     description: str = ""
+    no_grad: bool = False
 
 
 @attrs.frozen
 class LossSpec:
-    """``[losses.<key>]``: a registered loss, its weight, config and input wiring."""
+    """``[losses.<key>]``: a registered loss, its weight, config and input wiring.
+
+    ``optimizer``: the ``[optimizers.<key>]`` whose step this term drives (default: the first one
+    declared, e.g. the generator's); ``start_step`` / ``start_epoch``: the term is off before
+    (the release's epoch gates).
+    """
 
     key: str
     name: str
     weight: float = 1.0
     config: dict[str, Any] = attrs.field(factory=dict)
     inputs: dict[str, str] = attrs.field(factory=dict)
+    optimizer: str = ""
+    start_step: int = 0
+    start_epoch: int = 0
 
 
 @attrs.frozen
@@ -139,6 +159,32 @@ class DataSpec:
 
 
 @attrs.frozen
+class TrainSpec:
+    """``[train]``: the training loop's settings (all optional).
+
+    Attributes:
+        batch_size: items per step and process (the release: 2 per GPU).
+        steps_per_epoch: iterations per epoch, for the epoch gates of losses (the release: ~938);
+            0: the first dataset's length / (batch_size x processes).
+        max_steps: stop after this many steps (0: run until stopped; ``--max-steps`` overrides).
+        seed: seed of the initial weights, the sampler and every random draw of the data.
+        checkpoint_every: write a checkpoint every N steps (and always at exit).
+        keep_checkpoints: how many step checkpoints to keep (the latest is always ``last``).
+        log_every: log losses and learning rates every N steps.
+        image_every: log image grids every N steps (0: never).
+    """
+
+    batch_size: int = attrs.field(default=2, validator=positive)
+    steps_per_epoch: int = attrs.field(default=0, validator=non_negative)
+    max_steps: int = attrs.field(default=0, validator=non_negative)
+    seed: int = attrs.field(default=0, validator=non_negative)
+    checkpoint_every: int = attrs.field(default=1000, validator=positive)
+    keep_checkpoints: int = attrs.field(default=3, validator=positive)
+    log_every: int = attrs.field(default=10, validator=positive)
+    image_every: int = attrs.field(default=500, validator=non_negative)
+
+
+@attrs.frozen
 class PipelineSpec:
     """A pipeline file as written, after ``--set`` overrides; not yet checked against the registry.
 
@@ -165,4 +211,5 @@ class PipelineSpec:
     optimizers: dict[str, OptimizerSpec] = attrs.field(factory=dict)
     schedules: dict[str, ScheduleSpec] = attrs.field(factory=dict)
     data: dict[str, DataSpec] = attrs.field(factory=dict)
+    train: TrainSpec = attrs.field(factory=TrainSpec)
     overrides: tuple[str, ...] = ()

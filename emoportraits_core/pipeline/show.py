@@ -68,6 +68,9 @@ def describe_pipeline(resolved: ResolvedPipeline) -> dict[str, Any]:
                 "name": loss.entry.name,
                 "distribution": loss.entry.distribution,
                 "weight": loss.weight,
+                "optimizer": loss.optimizer,
+                "start_step": loss.start_step,
+                "start_epoch": loss.start_epoch,
                 "config": config_to_dict(loss.config),
                 "inputs": {p: {"from": str(w), "type": loss.input_types[p]} for p, w in loss.inputs.items()},
             }
@@ -120,6 +123,11 @@ def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
 
 def _value(value: Any) -> str:
     return json.dumps(value, default=str) if not isinstance(value, float) else f"{value:g}"
+
+
+def _starts(loss: dict[str, Any]) -> str:
+    gates = [f"from {w} {loss[f'start_{w}']}" for w in ("epoch", "step") if loss[f"start_{w}"]]
+    return ", ".join(gates) or "from the start"
 
 
 def _config_lines(config: dict[str, Any], indent: str) -> list[str]:
@@ -185,7 +193,14 @@ def _training_lines(d: dict[str, Any]) -> list[str]:
         lines += ["", "losses"]
         losses = d["losses"]
         rows = [
-            (k, v["name"], f"weight {v['weight']:g}", f"[{v['distribution'] or '?'}]")
+            (
+                k,
+                v["name"],
+                f"weight {v['weight']:g}",
+                f"-> {v['optimizer']}" if v["optimizer"] else "",
+                _starts(v),
+                f"[{v['distribution'] or '?'}]",
+            )
             for k, v in losses.items()
         ]
         for header, loss in zip(_table(rows), losses.values()):

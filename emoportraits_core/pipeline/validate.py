@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import attrs
+
 from ..component import Component
 from ..errors import PipelineError, RegistryError, did_you_mean
 from ..interfaces import Driver
@@ -82,6 +84,7 @@ class _Validator:
             outputs[name], output_types[name] = self._resolve(f"[outputs] {name}", text, input_types)
         losses = {k: self._loss(k) for k in spec.losses}
         optimizers = self._optimizers()
+        losses = self._assign_optimizers(losses, optimizers)
         schedules = self._schedules(optimizers)
         self._check_mode(outputs, losses, optimizers)
         return ResolvedPipeline(
@@ -211,7 +214,13 @@ class _Validator:
         stages = stages_of(order, {k: list(w[0].values()) for k, w in wired.items()}, self._stream_inputs())
         return {
             k: ResolvedNode(
-                k, spec.nodes[k].component, wired[k][0], wired[k][1], self.node_outputs[k], stages[k]
+                k,
+                spec.nodes[k].component,
+                wired[k][0],
+                wired[k][1],
+                self.node_outputs[k],
+                stages[k],
+                spec.nodes[k].no_grad,
             )
             for k in order
         }
@@ -266,6 +275,27 @@ class _Validator:
         input_types = {k: s.type for k, s in self.spec.inputs.items()}
         wires, types = self._wire_ports(where, entry, loss.inputs, input_types)
         return ResolvedLoss(key, entry, config, loss.weight, wires, types)
+
+    def _assign_optimizers(
+        self, losses: dict[str, ResolvedLoss], optimizers: Mapping[str, ResolvedOptimizer]
+    ) -> dict[str, ResolvedLoss]:
+        """Each loss drives the optimizer it names, or the first one declared."""
+        out = {}
+        for key, loss in losses.items():
+            name = self.spec.losses[key].optimizer
+            if name and name not in optimizers:
+                raise self.fail(
+                    f"[losses.{key}] optimizer",
+                    f"unknown optimizer '{name}'; available: {', '.join(optimizers) or '(none)'}"
+                    f"{did_you_mean(name, optimizers)}",
+                )
+            out[key] = attrs.evolve(
+                loss,
+                optimizer=name or next(iter(optimizers), ""),
+                start_step=self.spec.losses[key].start_step,
+                start_epoch=self.spec.losses[key].start_epoch,
+            )
+        return out
 
     def _optimizers(self) -> dict[str, ResolvedOptimizer]:
         out: dict[str, ResolvedOptimizer] = {}
@@ -326,6 +356,8 @@ class _Validator:
             where = f"{self.spec.path} [data.{key}]"
             configs[key] = make_dataset_config(d.name, d.config, where=where, registry=self.registry)
             entries[key] = self.registry.get("dataset", d.name)
+        for key, entry in entries.items():
+            self._check_dataset_fields(key, entry)
         given = [k for k, d in data.items() if d.ratio is not None]
         if not given:
             return {k: ResolvedData(k, entries[k], configs[k], 1.0 / len(data)) for k in data}
@@ -337,6 +369,23 @@ class _Validator:
             listing = ", ".join(f"{k}={d.ratio:g}" for k, d in data.items())
             raise self.fail("[data] ratio", f"the ratios must sum to 1, got {total:g} ({listing})")
         return {k: ResolvedData(k, entries[k], configs[k], float(d.ratio)) for k, d in data.items()}  # type: ignore[arg-type]
+
+    def _check_dataset_fields(self, key: str, entry: ComponentEntry) -> None:
+        """Every pipeline input is a field of every dataset's items, with the same type."""
+        fields = dict(getattr(entry.factory, "outputs", {}))
+        for name, inp in self.spec.inputs.items():
+            if name not in fields:
+                raise self.fail(
+                    f"[data.{key}] name",
+                    f"dataset '{entry.name}' gives no field '{name}' for [inputs.{name}]; its fields: "
+                    f"{', '.join(fields) or '(none)'}{did_you_mean(name, fields)}",
+                )
+            if fields[name] != inp.type:
+                raise self.fail(
+                    f"[data.{key}] name",
+                    f"type mismatch: dataset '{entry.name}' gives '{name}' as {fields[name]} but "
+                    f"[inputs.{name}] is {inp.type}",
+                )
 
     def _check_mode(self, outputs: Mapping, losses: Mapping, optimizers: Mapping) -> None:
         path = self.spec.path

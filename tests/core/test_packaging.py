@@ -35,6 +35,7 @@ def test_entry_points_are_declared():
     declared = {
         "emoportraits": "emoportraits_plugins",
         "emoportraits_motion": "emoportraits_plugins.motion.plugin",
+        "emoportraits_data": "emoportraits_plugins.data.plugin",
         "emoportraits_conformance": "emoportraits_conformance.plugin",
     }
     assert eps["emoportraits"] == declared

@@ -80,6 +80,7 @@ def test_show_json(capsys):
         "name": "toy_animate",
         "description": d["pipeline"]["description"],
         "mode": "inference",
+        "task": "",
     }
     motion = d["components"]["motion"]
     assert motion["name"] == "toy_motion_encoder" and motion["plugin"] == "emoportraits_toy.plugin"

@@ -2,6 +2,13 @@
 
 from emoportraits_core import Registry, hookimpl
 
+from .adversarial import (
+    ToyDiscriminator,
+    ToyDiscriminatorConfig,
+    ToyHingeConfig,
+    ToyHingeDiscriminator,
+    ToyHingeGenerator,
+)
 from .components import (
     ToyEncoder,
     ToyEncoderConfig,
@@ -34,6 +41,9 @@ def emoportraits_register(registry: Registry) -> None:
     )
     registry.register("loss", "toy_l1", ToyL1Loss, config=ToyL1Config)
     registry.register("dataset", "toy_pairs", ToyPairsDataset, config=ToyPairsConfig)
+    registry.register("discriminator", "toy_discriminator", ToyDiscriminator, config=ToyDiscriminatorConfig)
+    registry.register("loss", "toy_hinge_generator", ToyHingeGenerator, config=ToyHingeConfig)
+    registry.register("loss", "toy_hinge_discriminator", ToyHingeDiscriminator, config=ToyHingeConfig)
 
 
 @hookimpl(specname="emoportraits_register")
