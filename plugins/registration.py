@@ -16,6 +16,7 @@ from . import (
     embedders,
     encoders,
     losses,
+    ops,
     optim,
     renderers,
     volumes,
@@ -25,15 +26,17 @@ from . import (
 
 @hookimpl
 def emoportraits_register_kinds(registry: Registry) -> None:
-    """Adds the kinds ``backbone`` (image trunks) and ``embedder`` (warp-embedding heads)."""
+    """Adds the kinds ``backbone`` (image trunks), ``embedder`` (warp-embedding heads) and ``op``
+    (weightless graph operations)."""
     backbones.register_kinds(registry)
     embedders.register_kinds(registry)
+    ops.register_kinds(registry)
 
 
 @hookimpl
 def emoportraits_register(registry: Registry) -> None:
     """Registers the EMOPortraits networks, the backbones, the video driver, optimizers, schedules,
-    the training losses and the discriminator."""
+    the training losses, the discriminator and the graph operations."""
     packages = (
         backbones,
         encoders,
@@ -45,6 +48,7 @@ def emoportraits_register(registry: Registry) -> None:
         optim,
         losses,
         discriminators,
+        ops,
     )
     for package in packages:
         package.register(registry)

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 
 from ..allocator import keep_freed_memory
@@ -53,12 +54,18 @@ def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+    """Warnings as ``warning: <message>`` lines (no file and line of the code that warned)."""
+    return f"warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     debug = bool(os.environ.get("EMOPORTRAITS_DEBUG"))
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     keep_freed_memory()  # large CPU activations reuse their pages (see emoportraits_core.allocator)
+    warnings.formatwarning = _one_line_warning
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -1,0 +1,50 @@
+"""Small graph operations as components of kind ``op``: what a pipeline needs between networks.
+
+- ``mask_image``: ``image x mask`` (the masked source the encoders see);
+- ``background``: ``image x mask + colour x (1 - mask)`` (the release's targets: the driver on green);
+- ``expression_latent``: a ``Motion``'s expression latent as a ``(B, Z)`` descriptor (for the latent
+  losses);
+- ``face_align``: the face crop aligned with a ``Motion``'s head pose, as the motion encoder aligns
+  its input (for the VGG-Face and identity losses).
+
+They have no weights; each is one module in this package.
+"""
+
+from __future__ import annotations
+
+from emoportraits_core import Component, Registry
+
+from .expression_latent import ExpressionLatent, ExpressionLatentConfig
+from .face_align import FaceAlign, FaceAlignConfig
+from .masking import Background, BackgroundConfig, MaskImage, MaskImageConfig
+
+__all__ = ["register", "register_kinds"]
+
+
+def register_kinds(registry: Registry) -> None:
+    """Adds the kind ``op`` (weightless graph operations)."""
+    registry.register_kind("op", Component, "weightless graph operation (masking, alignment, field access)")
+
+
+def register(registry: Registry) -> None:
+    """Registers the operations."""
+    registry.register(
+        "op", "mask_image", MaskImage, config=MaskImageConfig, presets={"tiny": {"image_size": 64}}
+    )
+    registry.register(
+        "op", "background", Background, config=BackgroundConfig, presets={"tiny": {"image_size": 64}}
+    )
+    registry.register(
+        "op",
+        "expression_latent",
+        ExpressionLatent,
+        config=ExpressionLatentConfig,
+        presets={"tiny": {"dim": 16}},
+    )
+    registry.register(
+        "op",
+        "face_align",
+        FaceAlign,
+        config=FaceAlignConfig,
+        presets={"tiny": {"image_size": 64, "size": 32}},
+    )

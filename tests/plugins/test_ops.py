@@ -1,0 +1,46 @@
+"""The weightless graph operations (kind ``op``): values, and the generic conformance contract."""
+
+from __future__ import annotations
+
+import torch
+
+from emoportraits_conformance import conformance_tests
+from emoportraits_core import Motion
+
+test_mask_image = conformance_tests("op", "mask_image", preset="tiny", registry="registry")
+test_background = conformance_tests("op", "background", preset="tiny", registry="registry")
+test_face_align = conformance_tests("op", "face_align", preset="tiny", registry="registry")
+test_expression_latent = conformance_tests("op", "expression_latent", preset="tiny", registry="registry")
+
+
+def test_background_puts_the_masked_image_on_green(registry):
+    op = registry.create("op", "background", image_size=4)
+    image, mask = torch.rand(2, 3, 4, 4), torch.zeros(2, 1, 4, 4)
+    mask[..., :2] = 1
+    out = op(image=image, mask=mask)
+    assert torch.equal(out[..., :2], image[..., :2])
+    assert torch.equal(out[:, :, :, 2:], torch.tensor([0.0, 1.0, 0.0]).view(1, 3, 1, 1).expand(2, 3, 4, 2))
+
+
+def test_face_align_follows_the_pose(registry):
+    """Identity pose, zoom 1: the image resampled on the release's grid (linspace corners sampled with
+    align_corners=False: nearly the identity); a translation along +x moves the content along +x."""
+    op = registry.create("op", "face_align", image_size=8, size=8, zoom=1.0, expression_dim=2)
+    image = torch.zeros(1, 3, 8, 8)
+    image[..., 5] = 1.0  # a bright column right of centre
+
+    def centroid(motion: Motion) -> float:
+        columns = op(image=image, motion=motion)[0, 0].sum(0)
+        return float((columns * torch.arange(8)).sum() / columns.sum())
+
+    still = Motion(torch.eye(3)[None], torch.zeros(1, 3), torch.zeros(1, 2))
+    moved = Motion(torch.eye(3)[None], torch.tensor([[0.25, 0.0, 0.0]]), torch.zeros(1, 2))
+    assert abs(centroid(still) - 5.0) < 0.3
+    assert centroid(moved) > centroid(still) + 0.5
+
+
+def test_expression_latent_keeps_gradients(registry):
+    op = registry.create("op", "expression_latent", dim=3)
+    z = torch.randn(2, 3, requires_grad=True)
+    op(motion=Motion(torch.eye(3).expand(2, 3, 3), torch.zeros(2, 3), z)).sum().backward()
+    assert torch.equal(z.grad, torch.ones(2, 3))
