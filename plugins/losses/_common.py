@@ -3,19 +3,25 @@ image pyramids, and running a frozen network in its own dtype."""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from emoportraits_core import InputError, PortSpec
+from emoportraits_core.interfaces import Loss
 
 __all__ = [
     "SCALAR",
+    "ImagePairLoss",
+    "check_layer_weights",
     "cosine",
     "features_spec",
     "halve",
     "image_spec",
     "l1",
+    "pyramid_feature_l1",
     "random_images",
     "require_same_shape",
 ]
@@ -69,3 +75,54 @@ def require_same_shape(where: str, **tensors: Tensor) -> None:
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{n} {s}" for n, s in shapes.items())
         raise InputError(f"{where}: inputs must have the same shape, got {listed}")
+
+
+def pyramid_feature_l1(
+    features: Any, pred: Tensor, target: Tensor, layer_weights: tuple[float, ...], num_scales: int
+) -> Tensor:
+    """``sum_layers w * L1(features(pred), features(target))`` averaged over an image pyramid of
+    ``num_scales`` bilinear halvings (the release's perceptual losses); target features without
+    gradient. ``features(x) -> [per-layer tensors]``."""
+    total = pred.new_zeros(())
+    for scale in range(num_scales):
+        if scale:
+            pred, target = halve(pred), halve(target)
+        with torch.no_grad():
+            wanted = features(target)
+        got = features(pred)
+        for w, a, b in zip(layer_weights, got, wanted):
+            total = total + w * l1(a, b).to(total.dtype)
+    return total / num_scales
+
+
+def check_layer_weights(layers: tuple[int, ...], layer_weights: tuple[float, ...]) -> None:
+    """ValueError unless there are layers and one weight per layer (for the perceptual configs)."""
+    if len(layers) != len(layer_weights) or not layers:
+        raise ValueError(f"layers {layers} and layer_weights {layer_weights} must match in length")
+
+
+class ImagePairLoss(Loss):
+    """A loss of two images ``pred``, ``target`` ``(B, 3, S, S)`` in [0, 1], with S the config field
+    named by ``side_field``: the ports, output spec and example inputs every such loss declares."""
+
+    inputs: ClassVar[dict[str, str]] = {"pred": "image", "target": "image"}
+    side_field: ClassVar[str] = "image_size"
+
+    def side(self) -> int:
+        return int(getattr(self.config, self.side_field))
+
+    def input_specs(self) -> dict[str, PortSpec]:
+        spec = image_spec(self.side())
+        return {"pred": spec, "target": spec}
+
+    def output_specs(self) -> dict[str, PortSpec]:
+        return {"loss": SCALAR}
+
+    def example_inputs(
+        self, batch: int = 2, *, generator: Any = None, dtype: Any = torch.float32, device: Any = "cpu"
+    ) -> dict[str, Any]:
+        s = self.side()
+        return {
+            "pred": random_images(batch, s, generator, dtype, device),
+            "target": random_images(batch, s, generator, dtype, device),
+        }

@@ -25,12 +25,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from emoportraits_core import PortSpec
-from emoportraits_core.interfaces import Loss
 from emoportraits_core.normalize import imagenet_normalize
 from emoportraits_core.validators import non_negative, positive
 
 from ..lossnets import GAZE_LAYERS, GazeLayout, GazeVGG16
-from ._common import SCALAR, image_spec, random_images, require_same_shape
+from ._common import ImagePairLoss, require_same_shape
 from .eyes import eye_mask, eye_patch_thetas, eye_patches
 from .landmarks import template_landmarks
 
@@ -79,7 +78,7 @@ class GazeConfig:
             raise ValueError(f"patch_size is (width, height), got {self.patch_size}")
 
 
-class GazeLoss(Loss):
+class GazeLoss(ImagePairLoss):
     """Gaze-feature L1 on eye patches: ``pred``, ``target`` (B, 3, H, W) in [0, 1] and the driver's
     ``landmarks`` (B, 68, 3) (normalised, see :mod:`.landmarks`) -> () loss."""
 
@@ -95,20 +94,15 @@ class GazeLoss(Loss):
         )
 
     def input_specs(self) -> dict[str, PortSpec]:
-        spec = image_spec(self.config.image_size)
-        return {"pred": spec, "target": spec, "landmarks": PortSpec("landmarks", ("B", 68, 3))}
-
-    def output_specs(self) -> dict[str, PortSpec]:
-        return {"loss": SCALAR}
+        return {**super().input_specs(), "landmarks": PortSpec("landmarks", ("B", 68, 3))}
 
     def example_inputs(
         self, batch: int = 2, *, generator: Any = None, dtype: Any = torch.float32, device: Any = "cpu"
     ) -> dict[str, Any]:
-        s = self.config.image_size
+        landmarks = template_landmarks(batch, generator=generator, dtype=dtype, device=device)
         return {
-            "pred": random_images(batch, s, generator, dtype, device),
-            "target": random_images(batch, s, generator, dtype, device),
-            "landmarks": template_landmarks(batch, generator=generator, dtype=dtype, device=device),
+            **super().example_inputs(batch, generator=generator, dtype=dtype, device=device),
+            "landmarks": landmarks,
         }
 
     def _embed(self, left: Tensor, right: Tensor) -> list[Tensor]:

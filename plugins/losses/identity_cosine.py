@@ -14,19 +14,19 @@ Weights: VGGFace2-pytorch's ``senet50_ft_weight.pkl`` (or a torch/safetensors co
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from emoportraits_core import PortSpec
-from emoportraits_core.interfaces import Loss
 from emoportraits_core.validators import non_negative, positive
 
 from ..lossnets import SENet50
-from ._common import SCALAR, cosine, image_spec, random_images, require_same_shape
+from ._common import (
+    ImagePairLoss,
+    cosine,
+    require_same_shape,
+)
 
 __all__ = ["IdentityCosineConfig", "IdentityCosineLoss"]
 
@@ -52,10 +52,10 @@ class IdentityCosineConfig:
     crop_size: int = attrs.field(default=128, validator=positive)
 
 
-class IdentityCosineLoss(Loss):
+class IdentityCosineLoss(ImagePairLoss):
     """``1 - cos`` of SENet50 embeddings of aligned crops ``pred``, ``target`` (B, 3, S, S) in [0, 1]."""
 
-    inputs = {"pred": "image", "target": "image"}
+    side_field = "crop_size"
     zero_on_identical = True
 
     def __init__(self, config: IdentityCosineConfig | None = None) -> None:
@@ -68,22 +68,6 @@ class IdentityCosineLoss(Loss):
             stem_channels=config.stem_channels,
             bgr=config.bgr,
         )
-
-    def input_specs(self) -> dict[str, PortSpec]:
-        spec = image_spec(self.config.crop_size)
-        return {"pred": spec, "target": spec}
-
-    def output_specs(self) -> dict[str, PortSpec]:
-        return {"loss": SCALAR}
-
-    def example_inputs(
-        self, batch: int = 2, *, generator: Any = None, dtype: Any = torch.float32, device: Any = "cpu"
-    ) -> dict[str, Any]:
-        s = self.config.crop_size
-        return {
-            "pred": random_images(batch, s, generator, dtype, device),
-            "target": random_images(batch, s, generator, dtype, device),
-        }
 
     def embed(self, crops: Tensor) -> Tensor:
         """``crops (B, 3, S, S)`` in [0, 1] -> ``(B, E)`` identity embeddings."""

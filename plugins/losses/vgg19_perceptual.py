@@ -12,19 +12,19 @@ Weights: torchvision's ``vgg19`` state dict (``vgg19-dcbb9e9d.pth``), see
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
-import torch
 from torch import Tensor
 
-from emoportraits_core import PortSpec
-from emoportraits_core.interfaces import Loss
 from emoportraits_core.normalize import imagenet_normalize
 from emoportraits_core.validators import non_negative, positive
 
 from ..lossnets import VGG19_RELU_X_1, VGG19Features
-from ._common import SCALAR, halve, image_spec, l1, random_images, require_same_shape
+from ._common import (
+    ImagePairLoss,
+    check_layer_weights,
+    pyramid_feature_l1,
+    require_same_shape,
+)
 
 __all__ = ["VGG19PerceptualConfig", "VGG19PerceptualLoss"]
 
@@ -50,16 +50,12 @@ class VGG19PerceptualConfig:
     image_size: int = attrs.field(default=512, validator=positive)
 
     def __attrs_post_init__(self) -> None:
-        if len(self.layers) != len(self.layer_weights) or not self.layers:
-            raise ValueError(
-                f"layers {self.layers} and layer_weights {self.layer_weights} must match in length"
-            )
+        check_layer_weights(self.layers, self.layer_weights)
 
 
-class VGG19PerceptualLoss(Loss):
+class VGG19PerceptualLoss(ImagePairLoss):
     """Multi-scale VGG19 L1 between ``pred`` and ``target`` (B, 3, H, W) in [0, 1] -> () loss."""
 
-    inputs = {"pred": "image", "target": "image"}
     zero_on_identical = True
 
     def __init__(self, config: VGG19PerceptualConfig | None = None) -> None:
@@ -67,35 +63,11 @@ class VGG19PerceptualLoss(Loss):
         super().__init__(config)
         self.vgg = VGG19Features.create(config.weights, layers=config.layers, channels=config.channels)
 
-    def input_specs(self) -> dict[str, PortSpec]:
-        spec = image_spec(self.config.image_size)
-        return {"pred": spec, "target": spec}
-
-    def output_specs(self) -> dict[str, PortSpec]:
-        return {"loss": SCALAR}
-
-    def example_inputs(
-        self, batch: int = 2, *, generator: Any = None, dtype: Any = torch.float32, device: Any = "cpu"
-    ) -> dict[str, Any]:
-        s = self.config.image_size
-        return {
-            "pred": random_images(batch, s, generator, dtype, device),
-            "target": random_images(batch, s, generator, dtype, device),
-        }
-
     def _features(self, x: Tensor) -> list[Tensor]:
         return self.vgg(imagenet_normalize(x).to(self.vgg.dtype))
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         """``pred``, ``target`` (B, 3, H, W) in [0, 1] -> () loss (target features without gradient)."""
         require_same_shape("vgg19_perceptual", pred=pred, target=target)
-        total = pred.new_zeros(())
-        for scale in range(self.config.num_scales):
-            if scale:
-                pred, target = halve(pred), halve(target)
-            with torch.no_grad():
-                wanted = self._features(target)
-            got = self._features(pred)
-            for w, a, b in zip(self.config.layer_weights, got, wanted):
-                total = total + w * l1(a, b).to(total.dtype)
-        return total / self.config.num_scales
+        c = self.config
+        return pyramid_feature_l1(self._features, pred, target, c.layer_weights, c.num_scales)

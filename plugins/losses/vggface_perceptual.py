@@ -14,20 +14,20 @@ Weights: the ``vgg_face_dag.pth`` state dict, see :mod:`emoportraits_plugins.los
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from emoportraits_core import PortSpec
-from emoportraits_core.interfaces import Loss
 from emoportraits_core.normalize import imagenet_normalize
 from emoportraits_core.validators import non_negative, positive
 
 from ..lossnets import VGG16_RELU_X_1, VGGFaceFeatures
-from ._common import SCALAR, halve, image_spec, l1, random_images, require_same_shape
+from ._common import (
+    ImagePairLoss,
+    check_layer_weights,
+    pyramid_feature_l1,
+    require_same_shape,
+)
 
 __all__ = ["VGGFacePerceptualConfig", "VGGFacePerceptualLoss"]
 
@@ -57,38 +57,19 @@ class VGGFacePerceptualConfig:
     crop_size: int = attrs.field(default=128, validator=positive)
 
     def __attrs_post_init__(self) -> None:
-        if len(self.layers) != len(self.layer_weights) or not self.layers:
-            raise ValueError(
-                f"layers {self.layers} and layer_weights {self.layer_weights} must match in length"
-            )
+        check_layer_weights(self.layers, self.layer_weights)
 
 
-class VGGFacePerceptualLoss(Loss):
+class VGGFacePerceptualLoss(ImagePairLoss):
     """Multi-scale VGG-Face L1 between aligned face crops ``pred``, ``target`` (B, 3, S, S) in [0, 1]."""
 
-    inputs = {"pred": "image", "target": "image"}
+    side_field = "crop_size"
     zero_on_identical = True
 
     def __init__(self, config: VGGFacePerceptualConfig | None = None) -> None:
         config = config if config is not None else VGGFacePerceptualConfig()
         super().__init__(config)
         self.vggface = VGGFaceFeatures.create(config.weights, layers=config.layers, channels=config.channels)
-
-    def input_specs(self) -> dict[str, PortSpec]:
-        spec = image_spec(self.config.crop_size)
-        return {"pred": spec, "target": spec}
-
-    def output_specs(self) -> dict[str, PortSpec]:
-        return {"loss": SCALAR}
-
-    def example_inputs(
-        self, batch: int = 2, *, generator: Any = None, dtype: Any = torch.float32, device: Any = "cpu"
-    ) -> dict[str, Any]:
-        s = self.config.crop_size
-        return {
-            "pred": random_images(batch, s, generator, dtype, device),
-            "target": random_images(batch, s, generator, dtype, device),
-        }
 
     def _features(self, x: Tensor) -> list[Tensor]:
         return self.vggface(imagenet_normalize(x).to(self.vggface.dtype))
@@ -100,13 +81,5 @@ class VGGFacePerceptualLoss(Loss):
         if size and tuple(pred.shape[-2:]) != (size, size):
             pred = F.interpolate(pred, size=(size, size), mode="bilinear", align_corners=False)
             target = F.interpolate(target, size=(size, size), mode="bilinear", align_corners=False)
-        total = pred.new_zeros(())
-        for scale in range(self.config.num_scales):
-            if scale:
-                pred, target = halve(pred), halve(target)
-            with torch.no_grad():
-                wanted = self._features(target)
-            got = self._features(pred)
-            for w, a, b in zip(self.config.layer_weights, got, wanted):
-                total = total + w * l1(a, b).to(total.dtype)
-        return total / self.config.num_scales
+        c = self.config
+        return pyramid_feature_l1(self._features, pred, target, c.layer_weights, c.num_scales)
