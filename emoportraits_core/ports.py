@@ -19,6 +19,7 @@ warp          ``(B, D, H, W, 3)`` sampling grid in normalised ``[-1, 1]`` (u, v,
 motion        :class:`~emoportraits_core.types.Motion`
 appearance    :class:`~emoportraits_core.types.Appearance`
 scalar        ``()`` float tensor (a loss value)
+flags         ``(B,)`` float per-item flags or indices (e.g. which dataset an item came from)
 features      list of float tensors (e.g. discriminator features)
 ============  ===========================================================================
 """
@@ -41,6 +42,7 @@ PORT_TYPES: dict[str, str] = {
     "motion": "Motion(rotation (B,3,3), translation (B,3), expression (B,Z), scale (B,3))",
     "appearance": "Appearance(volume (B,C,D,H,W), descriptor (B,E,...))",
     "scalar": "() float tensor",
+    "flags": "(B,) float per-item flags or indices",
     "features": "list of float tensors",
 }
 

@@ -26,6 +26,8 @@ CONFORMANCE_HOOKS: dict[str, str] = {
     "conformance_neutralise": "warpers: method neutralising the learned deformation in place",
     "conformance_sources": "drivers: method writing small test sources",
     "conformance_long_source": "drivers: method writing a source of a given number of frames",
+    "conformance_batch_coupled": "True if the component combines the items of a batch by design "
+    "(a batch rolled by one, contrastive pairs): batch independence does not apply",
 }
 
 
@@ -73,9 +75,10 @@ def validate_hooks(comp: Any) -> None:
                 problems.append(f"unknown hook '{attr}'{hint}")
     if hasattr(cls, "conformance_no_grad"):
         problems += _check_no_grad(comp, cls.conformance_no_grad)
-    identity = getattr(cls, "conformance_warp_identity", False)
-    if not isinstance(identity, bool):
-        problems.append(f"conformance_warp_identity must be True or False, got {identity!r}")
+    for flag in ("conformance_warp_identity", "conformance_batch_coupled"):
+        value = getattr(cls, flag, False)
+        if not isinstance(value, bool):
+            problems.append(f"{flag} must be True or False, got {value!r}")
     for method in ("conformance_neutralise", "conformance_sources", "conformance_long_source"):
         if hasattr(cls, method) and not callable(getattr(comp, method)):
             problems.append(f"{method} must be a method, got {type(getattr(cls, method)).__name__}")

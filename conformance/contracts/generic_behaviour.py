@@ -68,6 +68,8 @@ def batch_independence(ctx: CheckContext) -> None:
     permutes the outputs (no batch statistics, no mixing between items), for drawn batch sizes on the
     initial weights and once on perturbed weights (a zero-initialised gate hides nothing then)."""
     comp = ctx.build(0)
+    if getattr(type(comp), "conformance_batch_coupled", False) is True:
+        raise NotApplicable("the component declares conformance_batch_coupled (it combines batch items)")
     _, outs = specs_of(comp)
     probe = call(comp, inputs_for(comp, 2, 0), "run() on a batch of 2")
     for port, value in probe.items():

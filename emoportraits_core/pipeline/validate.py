@@ -371,8 +371,9 @@ class _Validator:
         return {k: ResolvedData(k, entries[k], configs[k], float(d.ratio)) for k, d in data.items()}  # type: ignore[arg-type]
 
     def _check_dataset_fields(self, key: str, entry: ComponentEntry) -> None:
-        """Every pipeline input is a field of every dataset's items, with the same type."""
-        fields = dict(getattr(entry.factory, "outputs", {}))
+        """Every pipeline input is a field of every dataset's items, with the same type (except
+        ``data_index``, which the trainer's batches carry)."""
+        fields = dict(getattr(entry.factory, "outputs", {})) | {"data_index": "flags"}
         for name, inp in self.spec.inputs.items():
             if name not in fields:
                 raise self.fail(

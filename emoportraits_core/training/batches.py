@@ -9,6 +9,11 @@ release does (TRAINING_FACTS section 1). Within a dataset, items follow a permut
 so processes see disjoint items. Each item's random choices (which frames form a pair, the
 augmentation) come from a generator seeded by (seed, process, slot). :meth:`state_dict` holds the
 position, so a resumed run continues the same sequence.
+
+Besides the items' fields, a batch can carry ``data_index`` (:data:`DATA_INDEX`): ``(B,)`` float, the
+index of the dataset each item came from, in the order of the pipeline's ``[data.*]`` tables (with
+VoxCeleb2 then FEED, the release's FEED flag). A pipeline that wants it declares
+``[inputs.data_index] type = "flags"``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import torch
 from ..errors import InputError
 from ..interfaces import Dataset
 
-__all__ = ["MixedBatches"]
+__all__ = ["DATA_INDEX", "MixedBatches"]
+
+#: the batch field naming each item's dataset (see the module docstring).
+DATA_INDEX = "data_index"
 
 _MIX = 0x9E3779B1  # odd constant to spread seeds
 
@@ -90,16 +98,21 @@ class MixedBatches:
         return self
 
     def __next__(self) -> dict[str, torch.Tensor]:
-        items = []
+        items, sources = [], []
         for _ in range(self.batch_size):
             which = self._pick()
             index = self._index(which)
             generator = torch.Generator().manual_seed(_seed(self.seed, 1000 + self.rank, self.slot))
             item = self.datasets[self.names[which]].item(index, generator)
-            items.append(item if self.fields is None else {k: item[k] for k in self.fields})
+            wanted = self.fields if self.fields is not None else list(item)
+            items.append({k: item[k] for k in wanted if k != DATA_INDEX})
+            sources.append(float(which))
             self.counts[which] += 1
             self.slot += 1
-        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+        batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
+        if self.fields is not None and DATA_INDEX in self.fields:
+            batch[DATA_INDEX] = torch.tensor(sources)
+        return batch
 
     def state_dict(self) -> dict[str, Any]:
         return {"slot": self.slot, "counts": list(self.counts)}

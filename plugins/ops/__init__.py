@@ -5,9 +5,12 @@
 - ``expression_latent``: a ``Motion``'s expression latent as a ``(B, Z)`` descriptor (for the latent
   losses);
 - ``face_align``: the face crop aligned with a ``Motion``'s head pose, as the motion encoder aligns
-  its input (for the VGG-Face and identity losses).
+  its input (for the VGG-Face and identity losses);
+- ``mixing_motion``: the cross-reenactment's motion (expressions rolled by one, poses from a FIFO
+  pool), with its pool as a buffer;
+- ``roll_batch``: a latent rolled along the batch.
 
-They have no weights; each is one module in this package.
+They have no weights (``mixing_motion`` has a pose pool, saved with a run); one module each.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from emoportraits_core import Component, Registry
 from .expression_latent import ExpressionLatent, ExpressionLatentConfig
 from .face_align import FaceAlign, FaceAlignConfig
 from .masking import Background, BackgroundConfig, MaskImage, MaskImageConfig
+from .mixing_motion import MixingMotion, MixingMotionConfig
+from .roll_batch import RollBatch, RollBatchConfig
 
 __all__ = ["register", "register_kinds"]
 
@@ -48,3 +53,11 @@ def register(registry: Registry) -> None:
         config=FaceAlignConfig,
         presets={"tiny": {"image_size": 64, "size": 32}},
     )
+    registry.register(
+        "op",
+        "mixing_motion",
+        MixingMotion,
+        config=MixingMotionConfig,
+        presets={"tiny": {"pool_batches": 4, "max_batch_size": 4, "expression_dim": 16}},
+    )
+    registry.register("op", "roll_batch", RollBatch, config=RollBatchConfig, presets={"tiny": {"dim": 16}})

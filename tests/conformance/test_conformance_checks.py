@@ -324,6 +324,33 @@ def test_misspelt_or_unmatched_opt_outs_are_named():
     with pytest.raises(ContractViolation, match="must be a collection of parameter-name prefixes"):
         hooks.run(AString)
 
+    class Coupled(UnusedParameterVolume):
+        conformance_batch_coupled = "yes"
+
+    with pytest.raises(ContractViolation, match="conformance_batch_coupled must be True or False"):
+        hooks.run(Coupled)
+
+
+def test_batch_coupled_components_skip_batch_independence_only_when_they_say_so():
+    """A component that rolls its batch fails batch independence; declaring it makes the check not
+    applicable (and nothing else changes)."""
+    import torch
+
+    from emoportraits_conformance.contracts import NotApplicable
+
+    class Rolled(UnusedParameterVolume):
+        def forward(self, volume):
+            return torch.roll(super().forward(volume), 1, dims=0)
+
+    class Declared(Rolled):
+        conformance_batch_coupled = True
+
+    check = _check("volume", "batch_independence")
+    with pytest.raises(ContractViolation, match="alone vs in a batch"):
+        check.run(Rolled)
+    with pytest.raises(NotApplicable, match="conformance_batch_coupled"):
+        check.run(Declared)
+
 
 def test_a_motion_file_reader_refuses_reflections(toy_plugin, tmp_path):
     """File readers call Motion.check_rotation: a mirrored frame in a file stops the stream."""

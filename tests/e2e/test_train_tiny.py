@@ -41,12 +41,14 @@ def test_losses_fall_on_one_pair(registry, one_pair, tmp_path):
 
 @pytest.mark.filterwarnings("ignore:.*no weights file configured")
 def test_resume_is_bit_identical_with_the_release_networks(registry, one_pair, tmp_path):
-    straight = _trainer(registry, one_pair, tmp_path / "a")
+    every_loss = ["train.steps_per_epoch=1"]  # epoch >= 1 from step 1: the mixing path and its pose pool run
+    straight = _trainer(registry, one_pair, tmp_path / "a", every_loss)
     straight.fit(4)
-    first = _trainer(registry, one_pair, tmp_path / "b")
+    first = _trainer(registry, one_pair, tmp_path / "b", every_loss)
     first.fit(2)
-    resumed = _trainer(registry, one_pair, tmp_path / "b", resume=tmp_path / "b")
+    resumed = _trainer(registry, one_pair, tmp_path / "b", every_loss, resume=tmp_path / "b")
     resumed.fit(4)
+    assert int(straight.modules["mixing"].pool_size) > 0  # the pool was filled, and saved/restored
     a, b = straight.modules, resumed.modules
     for key in a:
         for (name, x), y in zip(a[key].state_dict().items(), b[key].state_dict().values()):

@@ -11,6 +11,8 @@ test_mask_image = conformance_tests("op", "mask_image", preset="tiny", registry=
 test_background = conformance_tests("op", "background", preset="tiny", registry="registry")
 test_face_align = conformance_tests("op", "face_align", preset="tiny", registry="registry")
 test_expression_latent = conformance_tests("op", "expression_latent", preset="tiny", registry="registry")
+test_mixing_motion = conformance_tests("op", "mixing_motion", preset="tiny", registry="registry")
+test_roll_batch = conformance_tests("op", "roll_batch", preset="tiny", registry="registry")
 
 
 def test_background_puts_the_masked_image_on_green(registry):
@@ -44,3 +46,32 @@ def test_expression_latent_keeps_gradients(registry):
     z = torch.randn(2, 3, requires_grad=True)
     op(motion=Motion(torch.eye(3).expand(2, 3, 3), torch.zeros(2, 3), z)).sum().backward()
     assert torch.equal(z.grad, torch.ones(2, 3))
+
+
+def _motion(b: int, z: torch.Tensor, t: float = 0.0, scale: float = 1.0) -> Motion:
+    return Motion(torch.eye(3).expand(b, 3, 3), torch.full((b, 3), t), z, torch.full((b, 3), scale))
+
+
+def test_mixing_motion_rolls_expressions_and_pools_poses(registry):
+    op = registry.create("op", "mixing_motion", pool_batches=2, max_batch_size=2, expression_dim=2)
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0]], requires_grad=True)
+    driver, source = _motion(2, z, t=0.1, scale=2.0), _motion(2, torch.zeros(2, 2), scale=1.0)
+    op.eval()
+    out = op(driver=driver, source=source)
+    assert torch.equal(out.expression, z.roll(1, 0)) and not out.expression.requires_grad
+    assert torch.equal(out.translation, driver.translation)  # eval: no pool, the driver's pose
+    assert torch.allclose(out.scale, torch.full((2, 3), 2.0))  # the source's scale to the target's mean
+    assert int(op.pool_size) == 0
+    op.train()
+    for t in (0.2, 0.3, 0.4):
+        op(driver=_motion(2, z, t=t), source=source)
+    pooled = {round(v, 4) for v in op.pool[:, 9].tolist()}
+    assert int(op.pool_size) == 4 and pooled == {0.3, 0.4}  # FIFO of the last 2 batches
+    torch.manual_seed(0)
+    drawn = op(driver=_motion(2, z, t=0.5), source=source).translation[:, 0]
+    assert {round(v, 4) for v in drawn.tolist()} <= {0.4, 0.5}  # the pool (now 0.4, 0.5) or its own
+
+
+def test_roll_batch_rolls_items(registry):
+    op = registry.create("op", "roll_batch", shift=-1, dim=1)
+    assert op(latent=torch.tensor([[1.0], [2.0], [3.0]])).flatten().tolist() == [2.0, 3.0, 1.0]
