@@ -38,6 +38,7 @@ PROJECT_PLUGINS = (
     "emoportraits_plugins",
     "emoportraits_plugins.motion.plugin",
     "emoportraits_plugins.data.plugin",
+    "emoportraits_plugins.evaluate.plugin",
     "emoportraits_conformance.plugin",
 )
 

@@ -36,6 +36,7 @@ def test_entry_points_are_declared():
         "emoportraits": "emoportraits_plugins",
         "emoportraits_motion": "emoportraits_plugins.motion.plugin",
         "emoportraits_data": "emoportraits_plugins.data.plugin",
+        "emoportraits_evaluate": "emoportraits_plugins.evaluate.plugin",
         "emoportraits_conformance": "emoportraits_conformance.plugin",
     }
     assert eps["emoportraits"] == declared
