@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
 
 from ..errors import PipelineError
 from .options import add_set_option, device_of
@@ -95,10 +97,17 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer(
             resolved, registry, args.out, resume=args.resume, init=args.init, quiet=args.quiet, dist=dist
         )
+        first = trainer.state.step
+        start = time.perf_counter()
         state = trainer.fit(args.max_steps)
+        seconds = time.perf_counter() - start
     if dist.is_main:
+        done = state.step - first
+        times = getattr(trainer, "step_seconds", [])
+        rate = f"median {statistics.median(times):.3f} s/step" if times else "no step"
         print(
-            f"trained to step {state.step} (epoch {state.epoch}); checkpoints in {args.out}/checkpoints/last",
+            f"trained to step {state.step} (epoch {state.epoch}): {done} steps in {seconds:.1f} s ({rate}); "
+            f"checkpoints in {args.out}/checkpoints/last",
             file=sys.stdout,
         )
     return 0

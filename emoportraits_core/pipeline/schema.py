@@ -23,7 +23,7 @@ overrides); :mod:`.validate` checks it against the registry.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -172,6 +172,9 @@ class TrainSpec:
         keep_checkpoints: how many step checkpoints to keep (the latest is always ``last``).
         log_every: log losses and learning rates every N steps.
         image_every: log image grids every N steps (0: never).
+        precision: ``"float32"`` (exact), or ``"bfloat16"`` / ``"float16"``: the forward and the losses
+            under autocast (weights, gradients and optimizer states stay float32).
+        compile: ``torch.compile`` the trained components' forwards (for GPUs; pays compile time).
     """
 
     batch_size: int = attrs.field(default=2, validator=positive)
@@ -182,6 +185,8 @@ class TrainSpec:
     keep_checkpoints: int = attrs.field(default=3, validator=positive)
     log_every: int = attrs.field(default=10, validator=positive)
     image_every: int = attrs.field(default=500, validator=non_negative)
+    precision: Literal["float32", "bfloat16", "float16"] = "float32"
+    compile: bool = False
 
 
 @attrs.frozen

@@ -21,6 +21,7 @@ float32. Rank 0 logs to TensorBoard and saves; a checkpoint is also written on e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Mapping
@@ -118,6 +119,9 @@ class Trainer:
         self.state, self.rng = TrainState(), RngState()
         if resume is not None:
             self._resume(resume)
+        if self.settings.compile:
+            for key in trained:
+                self.wrapped[key].forward = torch.compile(self.wrapped[key].forward)
 
     # -- one step ---------------------------------------------------------------------------------------
     def step(self) -> dict[str, Tensor]:
@@ -141,14 +145,14 @@ class Trainer:
                 self.executor.components[name] = self.wrapped[name] if name in trained else module
             step_values = {w: _detach(v) for w, v in computed.items()}
             nodes = self.executor.plan(w for loss in active for w in loss.inputs.values())
-            self.executor.run_nodes(self._fresh(nodes, computed, trained), step_values)
             total = torch.zeros((), device=self.dist.device)
-            for loss in active:
-                value = self.losses[loss.key].run(**{p: step_values[w] for p, w in loss.inputs.items()})[
-                    "loss"
-                ]
-                metrics[f"loss/{loss.key}"] = value.detach()
-                total = total + loss.weight * value
+            with self._autocast():
+                self.executor.run_nodes(self._fresh(nodes, computed, trained), step_values)
+                for loss in active:
+                    inputs = {p: step_values[w] for p, w in loss.inputs.items()}
+                    value = self.losses[loss.key].run(**inputs)["loss"].float()
+                    metrics[f"loss/{loss.key}"] = value.detach()
+                    total = total + loss.weight * value
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
@@ -161,6 +165,12 @@ class Trainer:
         self.state.epoch = self.state.step // self.steps_per_epoch
         self._last = computed
         return metrics
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast in ``[train] precision`` (a no-op in float32)."""
+        if self.settings.precision == "float32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.dist.device.type, dtype=getattr(torch, self.settings.precision))
 
     def _fresh(self, nodes: list[str], computed: Mapping[Wire, Any], trained: set[str]) -> list[str]:
         """The nodes to (re)run: not computed yet, calling a trained component, or reading a fresh node."""
@@ -176,7 +186,8 @@ class Trainer:
     # -- the run ----------------------------------------------------------------------------------------
     def fit(self, max_steps: int | None = None) -> TrainState:
         """Train until ``max_steps`` (or ``[train] max_steps``; 0 = until interrupted), checkpointing
-        every ``checkpoint_every`` steps and on exit (Ctrl-C included). Returns the final counters."""
+        every ``checkpoint_every`` steps and on exit (Ctrl-C included). Returns the final counters;
+        :attr:`step_seconds` holds each step's wall time (logging and checkpoints excluded)."""
         limit = max_steps if max_steps is not None else self.settings.max_steps
         every = self.settings
         with RunLogger(
@@ -189,9 +200,12 @@ class Trainer:
             if self.init_report:
                 log.note(self.init_report)
             start, done = time.perf_counter(), 0
+            self.step_seconds: list[float] = []
             try:
                 while not limit or self.state.step < limit:
+                    began = time.perf_counter()
                     metrics = self.step()
+                    self.step_seconds.append(time.perf_counter() - began)
                     done += 1
                     speed = done / (time.perf_counter() - start)
                     step = self.state.step

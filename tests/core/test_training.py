@@ -175,3 +175,12 @@ def test_data_option_needs_no_more_directories_than_tables(tmp_path):
     assert data_overrides(str(TRAIN), ["d1"], []) == ['data.vox.config.root="d1"']
     with pytest.raises(PipelineError, match="3 directories for 2"):
         data_overrides(str(TRAIN), ["a", "b", "c"], [])
+
+
+def test_bfloat16_autocast_trains_with_float32_weights(toy_registry, tmp_path):
+    t = trainer(toy_registry, GAN, tmp_path, [*FAST, "train.precision=bfloat16"])
+    metrics = [t.step() for _ in range(3)]
+    assert all(torch.isfinite(v).all() for m in metrics for v in m.values())
+    assert all(p.dtype == torch.float32 for m in t.modules.values() for p in m.parameters())
+    with pytest.raises(Exception, match="precision"):
+        resolve_pipeline(GAN, ["train.precision=float64"], toy_registry)
