@@ -110,7 +110,17 @@ def runner_from_modules(
         used[key] = module
     if device is None:
         device = next((p.device for m in modules.values() for p in m.parameters()), torch.device("cpu"))
-    return InferenceRunner(Executor(resolved, used, torch.device(device)))
+    return _ModulesRunner(Executor(resolved, used, torch.device(device)))
+
+
+class _ModulesRunner(InferenceRunner):
+    """An inference runner over a training run's modules: ``no_grad`` rather than ``inference_mode``,
+    so that nothing a module caches while evaluated is an inference tensor a later step cannot use."""
+
+    @contextlib.contextmanager
+    def policy(self) -> Iterator[None]:
+        with torch.no_grad(), self._autocast():
+            yield
 
 
 @contextlib.contextmanager
@@ -207,7 +217,10 @@ def evaluate(
             if bar is not None:
                 bar.update(len(output))
     finally:
-        runner.reset()
+        if hasattr(model, "reset_source"):  # a Session: its encoded source is gone
+            model.reset_source()
+        else:
+            runner.reset()
         if bar is not None:
             bar.close()
     return _summary(pairs, size, values, counts, scorers)

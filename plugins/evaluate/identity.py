@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["DlibIdentity", "load_identity"]
+__all__ = ["DlibIdentity", "cosine", "load_identity"]
 
 _RESNET = "dlib_face_recognition_resnet_model_v1.dat"
 _SHAPE5 = "shape_predictor_5_face_landmarks.dat"

@@ -67,11 +67,17 @@ def load_model(
     spec = load_pipeline(pipeline)
     sets = [*checkpoint_overrides(ckpt.components, spec.components, where=str(path)), *overrides]
     resolved = resolve_pipeline(pipeline, sets, registry)
-    return build(
-        resolved,
-        registry,
-        device=resolve_device(device),
-        checkpoint=ckpt,
-        autocast=resolve_dtype(dtype),
-        subset_of_checkpoint=True,
-    )
+    try:
+        return build(
+            resolved,
+            registry,
+            device=resolve_device(device),
+            checkpoint=ckpt,
+            autocast=resolve_dtype(dtype),
+            subset_of_checkpoint=True,
+        )
+    except CheckpointError as exc:  # name the file, not "checkpoint" (it was read once, above)
+        message = str(exc)
+        if message.startswith("checkpoint"):
+            message = f"{path}{message.removeprefix('checkpoint')}"
+        raise CheckpointError(message) from None

@@ -46,9 +46,7 @@ def format_table(result: Mapping[str, Any], *, header: str = "") -> str:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [header] if header else []
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + ("  " + r[4] if r[4] else "") for r in rows
-    ]
+    lines += [("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4]).rstrip() for r in rows]
     counts = result.get("counts", {})
     if counts.get("output_no_face"):
         lines.append(

@@ -22,9 +22,11 @@ from emoportraits_plugins.evaluate import metrics as M
 from emoportraits_plugins.evaluate.evaluate import GREEN, evaluate, evaluate_modules
 from emoportraits_plugins.evaluate.identity import load_identity
 from emoportraits_plugins.evaluate.keypoints import FaceMeshKeypoints, keypoint_distance
+from emoportraits_plugins.evaluate.load import load_model
 from emoportraits_plugins.evaluate.pairs import EvalSet
 from emoportraits_plugins.evaluate.scorers import Scorers
 from emoportraits_plugins.evaluate.training import TrainingEvaluator
+from emoportraits_plugins.session import Session
 
 VIDEO = DATA / "videos" / "drive_talking_a.mp4"
 
@@ -127,6 +129,10 @@ def test_a_training_runs_own_modules_keep_their_modes_and_the_rng(reg, tiny, sha
     assert torch.equal(torch.get_rng_state(), rng)
     assert {k: [m.training for m in mod.modules()] for k, mod in modules.items()} == modes
     from_file = evaluate(path, pairs, scorers=Scorers(), registry=reg, device="cpu")
+    session = Session(load_model(path, registry=reg, device="cpu"))
+    session.source = object()  # as if a photo were encoded: evaluating forgets it
+    from_session = evaluate(session, pairs, scorers=Scorers())
+    assert session.source is None and from_session["metrics"] == from_file["metrics"]
     for name, row in result["metrics"].items():
         assert row["model"] == pytest.approx(from_file["metrics"][name]["model"], rel=1e-6), name
 
@@ -162,3 +168,28 @@ def test_csim_with_dlib(reg, tiny, shards):
     assert same > 0.9 and noise < same
     result = evaluate(tiny[3], pairs, scorers=Scorers(identity=net), registry=reg, device="cpu")
     assert result["metrics"]["csim"]["baseline"] > 0.99  # the source on green vs the source
+
+
+@pytest.mark.filterwarnings("ignore:.*no weights file configured")
+def test_evaluating_between_training_steps_changes_no_step(reg, shards, tmp_path):
+    """What a training loop does every N steps: the same weights after 3 steps with or without an
+    evaluation after step 1 (RNG, modes, caches untouched), and its scalars fit TensorBoard."""
+    from emoportraits_core.training import Trainer
+    from emoportraits_core.training.logger import RunLogger
+
+    sets = [f'data.train.config.root="{shards}"']
+    resolved = resolve_pipeline("train_tiny", sets, reg)
+    plain = Trainer(resolved, reg, tmp_path / "a", quiet=True)
+    for _ in range(3):
+        plain.step()
+    evaluated = Trainer(resolved, reg, tmp_path / "b", quiet=True)  # the trainers share torch's RNG: in turn
+    evaluator = TrainingEvaluator.for_pipeline(resolved, reg, split="train", pairs=2, scorers=Scorers())
+    evaluated.step()
+    with RunLogger(tmp_path / "b", enabled=True, total=None, initial=0, quiet=True) as log:
+        log.scalars(evaluator(evaluated.modules), 1)
+    evaluated.step()
+    evaluated.step()
+    for key, module in plain.modules.items():
+        for (name, a), b in zip(module.state_dict().items(), evaluated.modules[key].state_dict().values()):
+            assert torch.equal(a, b), f"{key}.{name}"
+    assert list((tmp_path / "b" / "tb").glob("events.out.tfevents.*"))
