@@ -69,6 +69,9 @@ class PairsConfig:
         expr_jitter: ColorJitter range (all four) of the expression copies.
         expr_gray_p: grayscale probability of the expression copies.
         expr_warp_sigma: control-point jitter of the elastic warp, in grid cells.
+        frames: the time window ``[a, b)`` of every video to draw from, as fractions of its stored
+            frames: ``[0.0, 0.8]`` trains on the first 80 % and leaves the rest as held-out frames
+            (``emoportraits evaluate --frames 0.8:1``).
     """
 
     root: str
@@ -85,6 +88,12 @@ class PairsConfig:
     expr_jitter: float = attrs.field(default=0.4, validator=in_range(0.0, 0.5))
     expr_gray_p: float = attrs.field(default=0.05, validator=in_range(0.0, 1.0))
     expr_warp_sigma: float = attrs.field(default=0.1, validator=in_range(0.0, 1.0))
+    frames: tuple[float, float] = attrs.field(default=(0.0, 1.0), validator=in_range(0.0, 1.0))
+
+    @frames.validator
+    def _check_frames(self, _attribute: attrs.Attribute, value: tuple[float, float]) -> None:
+        if len(value) != 2 or not value[0] < value[1]:
+            raise ValueError(f"'frames' must be [a, b] with 0 <= a < b <= 1, got {list(value)}")
 
     @color_ranges.validator
     def _check_hue(self, _attribute: attrs.Attribute, value: tuple[float, ...]) -> None:
@@ -145,9 +154,10 @@ class PairsDataset(Dataset):
             self._shards.move_to_end(index)
             return self._shards[index]
         shard = VideoShard(self.root / self.videos[index]["dir"])
-        valid = torch.nonzero(shard.valid).flatten()
+        valid = shard.usable_frames(self.config.frames)
         if len(valid) == 0:
-            raise InputError(f"{shard.path}: no frame with landmarks; prepare the video again")
+            where = "" if self.config.frames == (0.0, 1.0) else f" in frames {list(self.config.frames)}"
+            raise InputError(f"{shard.path}: no frame with landmarks{where}; prepare the video again")
         self._shards[index] = (shard, valid)
         while len(self._shards) > _OPEN_SHARDS:
             self._shards.popitem(last=False)[1][0].close()

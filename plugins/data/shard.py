@@ -181,6 +181,15 @@ class VideoShard:
     def __len__(self) -> int:
         return len(self.valid)
 
+    def usable_frames(self, window: tuple[float, float] = (0.0, 1.0)) -> Tensor:
+        """Indices ``(K,)`` int64 of the frames with landmarks in the time window ``[a, b)``, given as
+        fractions of the stored frames (frame ``i`` is at ``i / N``; ``(0.8, 1.0)``: the last fifth)."""
+        a, b = window
+        n = len(self.valid)
+        position = torch.arange(n, dtype=torch.float64) / max(n, 1)
+        keep = self.valid & (position >= a) & ((position < b) | (b >= 1.0))
+        return torch.nonzero(keep).flatten()
+
     def _read(self, kind: str, index: int) -> bytes:
         if self._pid != os.getpid():  # opened lazily per process (DataLoader workers fork)
             self._fds = {

@@ -32,6 +32,7 @@ examples:
   emoportraits evaluate runs/tiny --data shards --pairs 64
   emoportraits evaluate model.safetensors --data shards --split val --json eval.json
   emoportraits evaluate runs/tiny/checkpoints/step_0002000 --data shards --split train --pairs 16
+  emoportraits evaluate runs/tiny --data shards --split train --frames 0.8:1   # held-out frames
 """
 
 
@@ -48,6 +49,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--split", choices=("val", "train"), default="val", help="which videos to pair (default: val)"
     )
     p.add_argument("--pairs", type=int, default=64, metavar="N", help="number of pairs (default 64)")
+    p.add_argument(
+        "--frames",
+        type=frame_window,
+        default=(0.0, 1.0),
+        metavar="A:B",
+        help="draw only from the frames in this time window of each video, as fractions of its frames "
+        "(default 0:1); e.g. --split train --frames 0.8:1 for the frames a run trained with "
+        "data.train.config.frames=[0, 0.8] never saw",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the pairs (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument(
@@ -79,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if args.lpips_backbone and not args.lpips:
         raise InputError("--lpips-backbone: give --lpips (the LPIPS weights) too")
     start = time.perf_counter()
-    pairs = EvalSet.from_shards(args.data, split=args.split, count=args.pairs, seed=args.seed)
+    pairs = EvalSet.from_shards(
+        args.data, split=args.split, count=args.pairs, seed=args.seed, frames=args.frames
+    )
     path = checkpoint_file(args.checkpoint)
     runner = load_model(
         path, pipeline=args.pipeline, overrides=args.overrides, device=args.device, dtype=args.dtype
@@ -96,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     result["seconds"] = round(seconds, 2)
     videos = pairs.videos
     header = (
-        f"evaluated {path} on {len(pairs)} pairs of the '{args.split}' split of {args.data} "
+        f"evaluated {path} on {len(pairs)} pairs of the '{args.split}' split of {args.data}"
+        f"{'' if args.frames == (0.0, 1.0) else f' (frames {args.frames[0]:g}:{args.frames[1]:g})'} "
         f"({len(videos)} video{'s' if len(videos) != 1 else ''}: {', '.join(videos[:4])}"
         f"{', ...' if len(videos) > 4 else ''}) at {result['image_size']}x{result['image_size']} in {seconds:.1f} s"
     )
@@ -105,6 +118,17 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, result)
         print(f"wrote {args.json}")
     return 0
+
+
+def frame_window(text: str) -> tuple[float, float]:
+    """``"A:B"`` -> ``(A, B)`` with ``0 <= A < B <= 1`` (argparse type of ``--frames``)."""
+    try:
+        a, b = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected A:B, e.g. 0.8:1") from None
+    if not 0.0 <= a < b <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 <= A < B <= 1")
+    return a, b
 
 
 def _bar(quiet: bool):

@@ -4,7 +4,10 @@
 (:mod:`emoportraits_plugins.data.format`; by default the validation split, whole videos no training
 step saw) in id order, taken in turn (pair ``i`` is from video ``i mod V``); in each, a source frame
 and a different driver frame, both with landmarks, drawn from a ``torch.Generator`` seeded with
-``seed``. The same shards, count and seed give the same pairs on any machine.
+``seed``. The same shards, count and seed give the same pairs on any machine. ``frames=(a, b)``
+draws only from the frames in that time window of each video (fractions of its stored frames):
+with a training run's ``frames = [0, 0.8]`` (:class:`~emoportraits_plugins.data.pairs.PairsConfig`),
+``split="train", frames=(0.8, 1.0)`` gives held-out frames of the training videos.
 
 A batch of pairs (:meth:`EvalSet.batches`), at ``size`` pixels (resized bicubically, mattes
 bilinearly, when the stored size differs), no augmentation:
@@ -65,9 +68,16 @@ class EvalSet:
 
     @classmethod
     def from_shards(
-        cls, root: str | os.PathLike[str], *, split: str = "val", count: int = 64, seed: int = 0
+        cls,
+        root: str | os.PathLike[str],
+        *,
+        split: str = "val",
+        count: int = 64,
+        seed: int = 0,
+        frames: tuple[float, float] = (0.0, 1.0),
     ) -> EvalSet:
-        """Draw ``count`` pairs from the videos of ``split`` (module docstring).
+        """Draw ``count`` pairs from the videos of ``split`` (module docstring), from the frames of
+        each video in the time window ``frames`` (fractions of its stored frames, ``[a, b)``).
 
         Raises:
             InputError: not a shard directory, an unknown split, no video in it, ``count < 1``, or
@@ -78,6 +88,8 @@ class EvalSet:
             raise InputError(f"--split {split!r}: expected one of {', '.join(SPLITS)}")
         if count < 1:
             raise InputError(f"--pairs {count}: expected a positive number of pairs")
+        if not 0.0 <= frames[0] < frames[1] <= 1.0:
+            raise InputError(f"--frames {frames[0]}:{frames[1]}: expected A:B with 0 <= A < B <= 1")
         index = read_index(root)
         videos = sorted((v for v in index["videos"] if v.get("split") == split), key=lambda v: v["id"])
         if not videos:
@@ -87,11 +99,12 @@ class EvalSet:
         out = cls(root, [], split, {v["id"]: v["dir"] for v in videos})
         usable = []
         for v in videos:
-            valid = torch.nonzero(out.shard(v["id"]).valid).flatten()
+            valid = out.shard(v["id"]).usable_frames(frames)
             if len(valid) >= 2:
                 usable.append((v["id"], valid))
         if not usable:
-            raise InputError(f"{root}: no '{split}' video has two frames with a face to pair")
+            where = "" if frames == (0.0, 1.0) else f" in frames {frames[0]}:{frames[1]}"
+            raise InputError(f"{root}: no '{split}' video has two frames with a face{where} to pair")
         gen = torch.Generator().manual_seed(seed)
         for i in range(count):
             video, valid = usable[i % len(usable)]
