@@ -1,0 +1,61 @@
+"""The speech-driven mode (supplementary section 2): the audio expression encoder E_aud, the mouth PCA
+and its loss L_PCA.
+
+- :mod:`.interface`: the kind ``audio_expression_encoder`` (audio embeddings + z0 -> latent per frame);
+- :mod:`.audio_expression_encoder`: E_aud (``emoportraits_audio_expression_encoder``), streamable;
+- :mod:`.mouth_pca`: the fitted mouth PCA and its file; :mod:`.fit_mouth_pca`: the fit and its
+  criterion (``emoportraits fit-mouth-pca``);
+- :mod:`.mouth_pca_loss`: the loss ``mouth_pca``.
+
+Registered through its own entry point (:mod:`.plugin`), like a third party's.
+"""
+
+from __future__ import annotations
+
+from emoportraits_core import Registry
+
+from .audio_expression_encoder import (
+    AudioExpressionState,
+    MLPAudioExpressionEncoder,
+    MLPAudioExpressionEncoderConfig,
+)
+from .fit_mouth_pca import fit_mouth_pca, fit_mouth_pca_from_shards, mouth_measures
+from .interface import AudioExpressionEncoder, register_kinds
+from .mouth_pca import MouthPCA
+from .mouth_pca_loss import MouthPCALoss, MouthPCALossConfig
+
+__all__ = [
+    "AudioExpressionEncoder",
+    "AudioExpressionState",
+    "MLPAudioExpressionEncoder",
+    "MLPAudioExpressionEncoderConfig",
+    "MouthPCA",
+    "MouthPCALoss",
+    "MouthPCALossConfig",
+    "fit_mouth_pca",
+    "fit_mouth_pca_from_shards",
+    "mouth_measures",
+    "register",
+    "register_kinds",
+]
+
+#: ``tiny``: the tiny motion encoder's 16-d latent, small MLPs (Whisper-tiny's 384 channels kept).
+TINY_ENCODER = {"latent_dim": 16, "hidden": 32, "depth": 2, "align_features": 16}
+
+
+def register(registry: Registry) -> None:
+    """Registers E_aud (kind ``audio_expression_encoder``) and the loss ``mouth_pca``."""
+    registry.register(
+        "audio_expression_encoder",
+        "emoportraits_audio_expression_encoder",
+        MLPAudioExpressionEncoder,
+        config=MLPAudioExpressionEncoderConfig,
+        presets={"release": {}, "tiny": TINY_ENCODER},
+    )
+    registry.register(
+        "loss",
+        "mouth_pca",
+        MouthPCALoss,
+        config=MouthPCALossConfig,
+        presets={"release": {}, "tiny": {"dim": 16}},
+    )
