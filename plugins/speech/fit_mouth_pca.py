@@ -276,6 +276,9 @@ def fit_mouth_pca_from_shards(
             f"{where}: {total} frame(s) with landmarks; need at least {components + 1} for {components} components"
         )
     encoder, weights = load_motion_encoder(registry, checkpoint, preset=preset, seed=seed)
+    dim = encoder.config.expression_dim
+    if components > dim:  # before encoding anything
+        raise InputError(f"--components {components} exceeds the expression latent's size {dim}")
     encoder = encoder.to(device)
     size = encoder.config.image_size
     latents, measures = [], []
