@@ -14,14 +14,21 @@ implements exists here (a typo fails loudly), then calls the hooks in the order 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    from torch import nn
+
+    from .pipeline.resolved import ResolvedPipeline
     from .registry import Registry
 
-__all__ = ["PROJECT", "hookimpl", "hookspec"]
+#: ``evaluator(modules) -> {name: value}``: see :func:`emoportraits_training_evaluator`.
+Evaluator = Callable[[Mapping[str, "nn.Module"]], Mapping[str, float]]
+
+__all__ = ["PROJECT", "Evaluator", "hookimpl", "hookspec"]
 
 PROJECT = "emoportraits"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -61,4 +68,19 @@ def emoportraits_add_commands(subparsers: argparse._SubParsersAction) -> None:
     ``fn(args) -> int`` returns the exit code and raises
     :class:`~emoportraits_core.errors.EmoportraitsError` for user errors (printed as one line).
     Return None.
+    """
+
+
+# ---- training -------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def emoportraits_training_evaluator(resolved: ResolvedPipeline, registry: Registry) -> Evaluator | None:
+    """Return the evaluator of a training run (``[train] eval_every > 0``), or None to let another
+    plugin answer.
+
+    An evaluator is called as ``evaluator(modules) -> {name: value}`` with the trained run's modules
+    (component key -> module) and returns the scalars to log (e.g. ``{"eval/psnr_mask": 24.1}``). It
+    must leave the modules' modes and every random state as it found them, so that a run with
+    evaluations takes the same steps as one without. Built once, before step 1.
     """

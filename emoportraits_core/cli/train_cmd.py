@@ -28,6 +28,7 @@ examples:
   emoportraits train my_train.toml --out runs/a --set losses.vgg19.weight=20 --set train.batch_size=4
   emoportraits train my_train.toml --out runs/a --resume runs/a
   emoportraits train my_train.toml --out runs/ft --init model.safetensors
+  emoportraits train train_tiny --out runs/t --data shards --set train.eval_every=500   # eval/* in TensorBoard
 """
 
 
@@ -80,7 +81,7 @@ def data_overrides(pipeline: str, dirs: list[str], overrides: list[str]) -> list
 
 def run(args: argparse.Namespace) -> int:
     from ..pipeline import resolve_pipeline
-    from ..plugin_manager import get_registry
+    from ..plugin_manager import get_plugin_manager, get_registry
     from ..training import DistributedContext, Trainer
 
     if args.max_steps is not None and args.max_steps < 1:
@@ -93,9 +94,26 @@ def run(args: argparse.Namespace) -> int:
         raise PipelineError(
             f'{resolved.path}: not a training pipeline ([pipeline] mode = "{resolved.spec.mode}")'
         )
+    evaluator = None
+    if resolved.spec.train.eval_every:
+        evaluator = get_plugin_manager().hook.emoportraits_training_evaluator(
+            resolved=resolved, registry=registry
+        )
+        if evaluator is None:
+            raise PipelineError(
+                f"{resolved.path}: [train] eval_every = {resolved.spec.train.eval_every} but no installed "
+                "plugin evaluates training runs (hook emoportraits_training_evaluator)"
+            )
     with DistributedContext.from_env(device_of(args)).session() as dist:
         trainer = Trainer(
-            resolved, registry, args.out, resume=args.resume, init=args.init, quiet=args.quiet, dist=dist
+            resolved,
+            registry,
+            args.out,
+            resume=args.resume,
+            init=args.init,
+            quiet=args.quiet,
+            dist=dist,
+            evaluator=evaluator if dist.is_main else None,
         )
         first = trainer.state.step
         start = time.perf_counter()

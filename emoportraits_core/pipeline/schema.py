@@ -14,7 +14,8 @@ required)::
     [schedules.<name>]    type, optimizer and the type's parameters            (training)
     [data.<name>]         name (a registered dataset), config, ratio            (training)
     [train]               batch_size, steps_per_epoch, max_steps, seed, checkpoint_every,
-                          keep_checkpoints, log_every, image_every             (training)
+                          keep_checkpoints, log_every, image_every, precision, compile,
+                          eval_every, eval_pairs, eval_split, eval_frames      (training)
 
 ``[components.X]`` is an instance (one set of weights); ``[nodes.Y]`` is one call of a component,
 so several nodes may share a component. The classes here hold the file as written (after ``--set``
@@ -175,6 +176,12 @@ class TrainSpec:
         precision: ``"float32"`` (exact), or ``"bfloat16"`` / ``"float16"``: the forward and the losses
             under autocast (weights, gradients and optimizer states stay float32).
         compile: ``torch.compile`` the trained components' forwards (for GPUs; pays compile time).
+        eval_every: score the trained components on held-out pairs every N steps, into TensorBoard
+            (``eval/*``, ``eval_baseline/*``; 0: never). Needs a plugin that implements the hook
+            ``emoportraits_training_evaluator`` (the project's ``evaluate`` plugin does).
+        eval_pairs: number of held-out pairs.
+        eval_split: the split of the first ``[data.*]`` directory they come from.
+        eval_frames: the time window ``[a, b]`` of each video they come from (fractions of its frames).
     """
 
     batch_size: int = attrs.field(default=2, validator=positive)
@@ -187,6 +194,15 @@ class TrainSpec:
     image_every: int = attrs.field(default=500, validator=non_negative)
     precision: Literal["float32", "bfloat16", "float16"] = "float32"
     compile: bool = False
+    eval_every: int = attrs.field(default=0, validator=non_negative)
+    eval_pairs: int = attrs.field(default=16, validator=positive)
+    eval_split: Literal["val", "train"] = "val"
+    eval_frames: tuple[float, float] = attrs.field(default=(0.0, 1.0))
+
+    @eval_frames.validator
+    def _check_window(self, _attribute: attrs.Attribute, value: tuple[float, float]) -> None:
+        if len(value) != 2 or not 0.0 <= value[0] < value[1] <= 1.0:
+            raise ValueError(f"'eval_frames' must be [a, b] with 0 <= a < b <= 1, got {list(value)}")
 
 
 @attrs.frozen

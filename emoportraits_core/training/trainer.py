@@ -33,6 +33,7 @@ from torch import Tensor
 
 from ..checkpoint import load_into, read_checkpoint, split_by_component
 from ..config import config_to_dict
+from ..hookspecs import Evaluator
 from ..pipeline.executor import Executor, build_components
 from ..pipeline.graph import Wire
 from ..pipeline.resolved import ResolvedPipeline
@@ -58,6 +59,8 @@ class Trainer:
         resume: a run directory or checkpoint to continue from, bit for bit.
         init: a project checkpoint (e.g. the converted release) whose components initialise ours.
         quiet: no progress bar.
+        evaluator: called every ``[train] eval_every`` steps on rank 0 with :attr:`modules`; its
+            scalars go to TensorBoard (hook ``emoportraits_training_evaluator``).
     """
 
     def __init__(
@@ -71,8 +74,10 @@ class Trainer:
         init: str | os.PathLike[str] | None = None,
         quiet: bool = False,
         dist: DistributedContext | None = None,
+        evaluator: Evaluator | None = None,
     ) -> None:
         self.resolved, self.out_dir, self.quiet = resolved, Path(out_dir), quiet
+        self.evaluator = evaluator
         self.dist = dist or DistributedContext(device=torch.device(device))
         self.settings = resolved.spec.train
         torch.manual_seed(self.settings.seed)  # the same initial weights on every process
@@ -218,6 +223,10 @@ class Trainer:
                         log.progress({}, speed)
                     if every.image_every and step % every.image_every == 0:
                         log.images(self._images(), step)
+                    if every.eval_every and step % every.eval_every == 0:
+                        if self.evaluator is not None and self.dist.is_main:
+                            log.scalars(dict(self.evaluator(self.modules)), step)
+                        self.dist.barrier()  # the other ranks wait for rank 0's evaluation
                     if step % every.checkpoint_every == 0:
                         self.save()
             finally:

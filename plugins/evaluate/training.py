@@ -68,10 +68,11 @@ class TrainingEvaluator:
         split: str = "val",
         pairs: int = 16,
         seed: int = 0,
+        frames: tuple[float, float] = (0.0, 1.0),
         **kwargs: Any,
     ) -> TrainingEvaluator:
         """The evaluator of a training pipeline: its components' configs; pairs from ``data`` (default:
-        the first ``[data.*]`` table's ``config.root``), ``split``, ``pairs``, ``seed``.
+        the first ``[data.*]`` table's ``config.root``), ``split``, ``pairs``, ``seed``, ``frames``.
 
         Raises:
             PipelineError: no data directory to take the pairs from.
@@ -86,7 +87,7 @@ class TrainingEvaluator:
             k: {"kind": c.kind, "name": c.entry.name, "config": config_to_dict(c.config)}
             for k, c in resolved.components.items()
         }
-        eval_set = EvalSet.from_shards(data, split=split, count=pairs, seed=seed)
+        eval_set = EvalSet.from_shards(data, split=split, count=pairs, seed=seed, frames=tuple(frames))
         return cls(components, eval_set, registry=registry, **kwargs)
 
     def __call__(self, modules: Mapping[str, nn.Module]) -> dict[str, float]:

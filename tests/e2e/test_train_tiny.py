@@ -34,7 +34,9 @@ def _trainer(registry, root, out, extra=(), **kw):
 
 @pytest.mark.filterwarnings("ignore:.*no weights file configured")
 def test_losses_fall_on_one_pair(registry, one_pair, tmp_path):
-    t = _trainer(registry, one_pair, tmp_path, ["optimizers.generator.lr=1e-3"])
+    # epoch 0 for the whole test (one video: an epoch would be one step): the release's first-epoch
+    # terms, without the latent and canonical-volume terms that join from epoch 1
+    t = _trainer(registry, one_pair, tmp_path, ["optimizers.generator.lr=1e-3", "train.steps_per_epoch=1000"])
     vgg = [float(t.step()["loss/vgg19"]) for _ in range(60)]
     assert sum(vgg[-5:]) / 5 < 0.85 * sum(vgg[:5]) / 5, vgg
 
@@ -69,6 +71,7 @@ def test_train_command_on_prepared_shards(one_pair, tmp_path):
         str(out),
         "--max-steps",
         "3",
+        *("--set", "train.eval_every=3", "--set", "train.eval_pairs=1", "--set", 'train.eval_split="train"'),
         "-q",
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
@@ -77,3 +80,28 @@ def test_train_command_on_prepared_shards(one_pair, tmp_path):
         "trained to step 3" in done.stdout and (out / "checkpoints" / "last" / "model.safetensors").is_file()
     )
     assert "warning: gaze VGG16" in done.stderr and "UserWarning" not in done.stderr
+    # [train] eval_every: the evaluate plugin's scores of the run's own modules, at step 3, in TensorBoard
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "tb")).Reload()
+    tags = events.Tags()["scalars"]
+    assert {"eval/psnr_mask", "eval_baseline/psnr_mask", "loss/vgg19"} <= set(tags), tags
+    assert [e.step for e in events.Scalars("eval/psnr_mask")] == [3]
+
+
+def test_eval_every_without_an_evaluating_plugin_is_one_line(monkeypatch, one_pair, tmp_path, capsys):
+    import importlib
+
+    from conftest import PROJECT_PLUGINS, use_plugins
+
+    from emoportraits_core import make_plugin_manager
+
+    names = [n for n in PROJECT_PLUGINS if "evaluate" not in n]
+    use_plugins(
+        monkeypatch, make_plugin_manager(entry_points=False, plugins=map(importlib.import_module, names))
+    )
+    argv = ["train", "train_tiny", "--data", str(one_pair), "--out", str(tmp_path), "--max-steps", "1"]
+    assert main([*argv, "--set", "train.eval_every=1", "-q"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "eval_every = 1" in err and "\n" not in err, err
+    assert not (tmp_path / "checkpoints").exists()
