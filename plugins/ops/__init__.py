@@ -8,7 +8,9 @@
   its input (for the VGG-Face and identity losses);
 - ``mixing_motion``: the cross-reenactment's motion (expressions rolled by one, poses from a FIFO
   pool), with its pool as a buffer;
-- ``roll_batch``: a latent rolled along the batch.
+- ``roll_batch``: a latent rolled along the batch;
+- ``canonical_alignment``: the driver's pose, with the source's scale and the landmark similarity,
+  that puts the driver's canonical volume where the source's is (the canonical-volume loss).
 
 They have no weights (``mixing_motion`` has a pose pool, saved with a run); one module each.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from emoportraits_core import Component, Registry
 
+from .canonical_alignment import CanonicalAlignment, CanonicalAlignmentConfig
 from .expression_latent import ExpressionLatent, ExpressionLatentConfig
 from .face_align import FaceAlign, FaceAlignConfig
 from .masking import Background, BackgroundConfig, MaskImage, MaskImageConfig
@@ -61,3 +64,10 @@ def register(registry: Registry) -> None:
         presets={"tiny": {"pool_batches": 4, "max_batch_size": 4, "expression_dim": 16}},
     )
     registry.register("op", "roll_batch", RollBatch, config=RollBatchConfig, presets={"tiny": {"dim": 16}})
+    registry.register(
+        "op",
+        "canonical_alignment",
+        CanonicalAlignment,
+        config=CanonicalAlignmentConfig,
+        presets={"tiny": {"expression_dim": 16}},
+    )

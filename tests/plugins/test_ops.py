@@ -13,6 +13,7 @@ test_face_align = conformance_tests("op", "face_align", preset="tiny", registry=
 test_expression_latent = conformance_tests("op", "expression_latent", preset="tiny", registry="registry")
 test_mixing_motion = conformance_tests("op", "mixing_motion", preset="tiny", registry="registry")
 test_roll_batch = conformance_tests("op", "roll_batch", preset="tiny", registry="registry")
+test_canonical_alignment = conformance_tests("op", "canonical_alignment", preset="tiny", registry="registry")
 
 
 def test_background_puts_the_masked_image_on_green(registry):
@@ -75,3 +76,40 @@ def test_mixing_motion_rolls_expressions_and_pools_poses(registry):
 def test_roll_batch_rolls_items(registry):
     op = registry.create("op", "roll_batch", shift=-1, dim=1)
     assert op(latent=torch.tensor([[1.0], [2.0], [3.0]])).flatten().tolist() == [2.0, 3.0, 1.0]
+
+
+def _pose(batch: int, scale: float) -> Motion:
+    from emoportraits_core.geometry import euler_to_matrix
+
+    angles = (torch.rand(batch, 3) - 0.5) * 0.8
+    return Motion(
+        euler_to_matrix(angles),
+        (torch.rand(batch, 3) - 0.5) * 0.3,
+        torch.randn(batch, 16),
+        torch.full((batch, 3), scale),
+    )
+
+
+def test_canonical_alignment_puts_the_driver_landmarks_on_the_source(registry):
+    """The aligned driver pose maps the driver's landmarks onto the source's canonical ones (isotropic
+    scale: exact), and a driver that is the source keeps its own pose with the source's scale."""
+    from emoportraits_core.geometry import euler_to_matrix
+    from emoportraits_core.geometry.affine import apply_affine, invert_affine, pose_to_affine
+
+    op = registry.create("op", "canonical_alignment", preset="tiny")
+    torch.manual_seed(0)
+    source, driver = _pose(3, 1.1), _pose(3, 0.9)
+    theta = lambda m: pose_to_affine(m.scale_or_ones(), m.rotation, m.translation)  # noqa: E731
+    canonical = (torch.rand(3, 68, 3) - 0.5) * 1.5  # the source's landmarks in its canonical frame
+    source_marks = apply_affine(invert_affine(theta(source)), canonical)
+    # the driver's canonical landmarks: the source's under a similarity (another face shape would not fit)
+    q = euler_to_matrix(torch.tensor([[0.1, -0.2, 0.05]] * 3))
+    moved = 1.3 * canonical @ q.transpose(1, 2) + torch.tensor([0.05, -0.1, 0.02])
+    with_source_scale = Motion(driver.rotation, driver.translation, driver.expression, source.scale)
+    driver_marks = apply_affine(invert_affine(theta(with_source_scale)), moved)
+    out = op(driver=driver, source=source, driver_landmarks=driver_marks, source_landmarks=source_marks)
+    assert torch.allclose(apply_affine(theta(out), driver_marks), canonical, atol=1e-4)
+    assert torch.equal(out.expression, driver.expression)
+    out.check_rotation()
+    same = op(driver=source, source=source, driver_landmarks=source_marks, source_landmarks=source_marks)
+    assert torch.allclose(theta(same), theta(source), atol=1e-5)
