@@ -31,8 +31,7 @@ def pose_targets(head_pose: Tensor, angle_range: tuple[float, float] = DEFAULT_A
         angle_range: clamp of the angles before the rotation is built (the release's ``[-pi/2, pi]``).
 
     Returns:
-        ``(..., T, 9)`` in ``head_pose``'s dtype (float32 for a float16 or bfloat16 input is not
-        promised: convert first if you need it).
+        ``(..., T, 9)`` in ``head_pose``'s dtype (the stored raw poses are float32).
     """
     if not isinstance(head_pose, Tensor) or head_pose.dim() < 2 or head_pose.shape[-1] != 9:
         got = tuple(head_pose.shape) if isinstance(head_pose, Tensor) else type(head_pose).__name__
