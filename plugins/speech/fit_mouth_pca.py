@@ -166,8 +166,9 @@ def load_motion_encoder(
             fit the config.
     """
     if checkpoint is None:
-        torch.manual_seed(seed)
-        encoder = registry.create("encoder", MOTION_ENCODER, preset=preset or "release")
+        with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's RNG is left alone
+            torch.manual_seed(seed)
+            encoder = registry.create("encoder", MOTION_ENCODER, preset=preset or "release")
         warnings.warn(
             "fit-mouth-pca: random motion-encoder weights; the components describe an untrained "
             "encoder (for tests and demos only; pass --checkpoint)",
