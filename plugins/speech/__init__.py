@@ -39,8 +39,9 @@ __all__ = [
     "register_kinds",
 ]
 
-#: ``tiny``: the tiny motion encoder's 16-d latent, small MLPs (Whisper-tiny's 384 channels kept).
-TINY_ENCODER = {"latent_dim": 16, "hidden": 32, "depth": 2, "align_features": 16}
+#: ``tiny``: the tiny motion encoder's 16-d latent, the test Whisper's 64 channels
+#: (:func:`emoportraits_plugins.audio.tiny_whisper_config`), small MLPs.
+TINY_ENCODER = {"audio_dim": 64, "latent_dim": 16, "hidden": 32, "depth": 2, "align_features": 16}
 
 
 def register(registry: Registry) -> None:

@@ -114,7 +114,7 @@ class MLPAudioExpressionEncoder(AudioExpressionEncoder):
 
     def input_specs(self) -> dict[str, PortSpec]:
         return {
-            "audio": PortSpec("embedding", ("B", "T", self.config.audio_dim)),
+            "audio": PortSpec("audio_features", ("B", "T", self.config.audio_dim)),
             "z0": PortSpec("descriptor", ("B", self.config.latent_dim)),
         }
 

@@ -8,7 +8,9 @@ and a latent and is autoregressive.
 
 Contract:
     inputs  ``audio``: ``(B, T, C)`` float per-frame audio embeddings (e.g. Whisper encoder states
-            resampled to the video's frame rate; computed elsewhere), port type ``embedding``;
+            resampled to the video's frame rate; computed elsewhere), port type ``audio_features``
+            (the type the audio-to-pose networks of :mod:`emoportraits_plugins.audio_pose` read, so
+            one Whisper node can feed both);
             ``z0``: ``(B, D)`` the first frame's expression latent (the motion encoder's, 128-d for
             the release), port type ``descriptor``.
     output  ``latents``: ``(B, T, D)`` the predicted latent of every frame, port type ``descriptor``.
@@ -46,7 +48,7 @@ class AudioExpressionEncoder(Component):
     """
 
     kind: ClassVar[str] = KIND
-    inputs: ClassVar[dict[str, str]] = {"audio": "embedding", "z0": "descriptor"}
+    inputs: ClassVar[dict[str, str]] = {"audio": "audio_features", "z0": "descriptor"}
     outputs: ClassVar[dict[str, str]] = {"latents": "descriptor"}
 
     @abstractmethod

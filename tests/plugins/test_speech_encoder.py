@@ -18,6 +18,7 @@ from emoportraits_plugins.speech import AudioExpressionEncoder, AudioExpressionS
 
 NAME = "emoportraits_audio_expression_encoder"
 KIND = "audio_expression_encoder"
+C = 64  # the tiny preset's audio channels (the test Whisper's d_model)
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +48,18 @@ def test_the_plugin_registers_its_kind_and_components():
 def test_release_and_tiny_sizes(speech_registry):
     release = speech_registry.create(KIND, NAME, preset="release")
     specs = release.input_specs()
-    assert specs["audio"].shape == ("B", "T", 384) and specs["audio"].type == "embedding"
+    assert specs["audio"].shape == ("B", "T", 384) and specs["audio"].type == "audio_features"
     assert specs["z0"].shape == ("B", 128) and specs["z0"].type == "descriptor"
     assert release.output_specs()["latents"].shape == ("B", "T", 128)
     out = release(torch.randn(2, 5, 384), torch.randn(2, 128))
     assert out.shape == (2, 5, 128)
-    assert speech_registry.create(KIND, NAME, preset="tiny").config.latent_dim == 16
+    tiny = speech_registry.create(KIND, NAME, preset="tiny").config
+    assert (tiny.audio_dim, tiny.latent_dim) == (C, 16)
 
 
 def test_the_recurrence_of_the_paper(tiny):
     """z_n = MLP_b(z0) + MLP_c(concat(norm(audio_n), MLP_a(z_{n-1}))), z_{-1} = z0: written out by hand."""
-    audio, z0 = torch.randn(3, 4, 384), torch.randn(3, 16)
+    audio, z0 = torch.randn(3, 4, C), torch.randn(3, 16)
     with torch.no_grad():
         base, previous, expected = tiny.base(z0), z0, []
         for n in range(4):
@@ -71,9 +73,9 @@ def test_the_recurrence_of_the_paper(tiny):
 def test_it_is_causal_and_autoregressive(tiny):
     """Changing frame k's audio leaves frames < k alone and changes frame k and every later frame (the
     prediction is fed back), as it would not if MLP_a read z0 at every frame."""
-    audio, z0 = torch.randn(1, 6, 384), torch.randn(1, 16)
+    audio, z0 = torch.randn(1, 6, C), torch.randn(1, 16)
     changed = audio.clone()
-    changed[:, 2] = torch.randn(1, 384)  # not a constant shift: the LayerNorm removes that
+    changed[:, 2] = torch.randn(1, C)  # not a constant shift: the LayerNorm removes that
     with torch.no_grad():
         a, b = tiny(audio, z0), tiny(changed, z0)
     assert torch.equal(a[:, :2], b[:, :2])
@@ -92,7 +94,7 @@ def test_it_is_causal_and_autoregressive(tiny):
 )
 def test_streaming_in_chunks_equals_the_whole_clip(tiny, frames, cuts, batch, seed):
     gen = torch.Generator().manual_seed(seed)
-    audio, z0 = torch.randn(batch, frames, 384, generator=gen), torch.randn(batch, 16, generator=gen)
+    audio, z0 = torch.randn(batch, frames, C, generator=gen), torch.randn(batch, 16, generator=gen)
     bounds = sorted({0, frames, *(c for c in cuts if c <= frames)})
     with torch.no_grad():
         whole = tiny(audio, z0)
@@ -111,18 +113,18 @@ def test_an_empty_chunk_keeps_the_state(tiny):
     z0 = torch.randn(2, 16)
     with torch.no_grad():
         state = tiny.start(z0)
-        latents, after = tiny.step(torch.zeros(2, 0, 384), state)
+        latents, after = tiny.step(torch.zeros(2, 0, C), state)
     assert latents.shape == (2, 0, 16)
     assert after.frames == 0 and torch.equal(after.previous, z0) and torch.equal(after.base, state.base)
 
 
 def test_bad_inputs_are_one_line_errors(tiny):
     with pytest.raises(InputError, match=r"z0 must be \(B, 16\), got \(2, 15\)"):
-        tiny(torch.randn(2, 3, 384), torch.randn(2, 15))
-    with pytest.raises(InputError, match=r"audio must be \(B=2, T, C=384\), got \(2, 3, 80\)"):
+        tiny(torch.randn(2, 3, C), torch.randn(2, 15))
+    with pytest.raises(InputError, match=r"audio must be \(B=2, T, C=64\), got \(2, 3, 80\)"):
         tiny(torch.randn(2, 3, 80), torch.randn(2, 16))
-    with pytest.raises(InputError, match=r"got \(1, 3, 384\)"):
-        tiny.step(torch.randn(1, 3, 384), tiny.start(torch.randn(2, 16)))
+    with pytest.raises(InputError, match=r"got \(1, 3, 64\)"):
+        tiny.step(torch.randn(1, 3, C), tiny.start(torch.randn(2, 16)))
 
 
 def test_config_is_validated(speech_registry):
