@@ -10,9 +10,11 @@
   pool), with its pool as a buffer;
 - ``roll_batch``: a latent rolled along the batch;
 - ``canonical_alignment``: the driver's pose, with the source's scale and the landmark similarity,
-  that puts the driver's canonical volume where the source's is (the canonical-volume loss).
+  that puts the driver's canonical volume where the source's is (the canonical-volume loss);
+- ``face_parser``: a frozen BiSeNet's class probabilities (the head-region loss's masks).
 
-They have no weights (``mixing_motion`` has a pose pool, saved with a run); one module each.
+They have no trainable weights: ``mixing_motion`` has a pose pool (saved with a run), ``face_parser``
+a frozen network read from its weights file on every build (never saved).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from emoportraits_core import Component, Registry
 from .canonical_alignment import CanonicalAlignment, CanonicalAlignmentConfig
 from .expression_latent import ExpressionLatent, ExpressionLatentConfig
 from .face_align import FaceAlign, FaceAlignConfig
+from .face_parser import FaceParser, FaceParserConfig
 from .masking import Background, BackgroundConfig, MaskImage, MaskImageConfig
 from .mixing_motion import MixingMotion, MixingMotionConfig
 from .roll_batch import RollBatch, RollBatchConfig
@@ -70,4 +73,11 @@ def register(registry: Registry) -> None:
         CanonicalAlignment,
         config=CanonicalAlignmentConfig,
         presets={"tiny": {"expression_dim": 16}},
+    )
+    registry.register(
+        "op",
+        "face_parser",
+        FaceParser,
+        config=FaceParserConfig,
+        presets={"tiny": {"image_size": 64, "input_size": 64}},
     )

@@ -105,3 +105,17 @@ def test_eval_every_without_an_evaluating_plugin_is_one_line(monkeypatch, one_pa
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "eval_every = 1" in err and "\n" not in err, err
     assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.filterwarnings("ignore:.*no weights file configured")
+def test_every_loss_of_the_release_runs_from_its_epoch(registry, one_pair, tmp_path):
+    """At epoch 10 every term is on: the canonical volume (driver through the source branch) and the
+    head region (face-parser masks) are finite, and only they and the rest give gradients."""
+    t = _trainer(registry, one_pair, tmp_path, ["train.steps_per_epoch=1"])
+    t.state.step = 10  # epoch 10: as after 10 epochs
+    metrics = t.step()
+    assert set(t.resolved.losses) == {k.removeprefix("loss/") for k in metrics if k.startswith("loss/")}
+    for key in ("loss/canonical_volume", "loss/head_region"):
+        assert torch.isfinite(metrics[key]) and float(metrics[key]) > 0, key
+    assert not list(t.modules["parser"].parameters())  # frozen: nothing to train or save
+    assert not t.modules["parser"].state_dict()

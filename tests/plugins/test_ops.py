@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from emoportraits_conformance import conformance_tests
 from emoportraits_core import Motion
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*no weights file configured")  # the face parser's
 
 test_mask_image = conformance_tests("op", "mask_image", preset="tiny", registry="registry")
 test_background = conformance_tests("op", "background", preset="tiny", registry="registry")
@@ -14,6 +17,7 @@ test_expression_latent = conformance_tests("op", "expression_latent", preset="ti
 test_mixing_motion = conformance_tests("op", "mixing_motion", preset="tiny", registry="registry")
 test_roll_batch = conformance_tests("op", "roll_batch", preset="tiny", registry="registry")
 test_canonical_alignment = conformance_tests("op", "canonical_alignment", preset="tiny", registry="registry")
+test_face_parser = conformance_tests("op", "face_parser", preset="tiny", registry="registry")
 
 
 def test_background_puts_the_masked_image_on_green(registry):
