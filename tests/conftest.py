@@ -39,6 +39,8 @@ PROJECT_PLUGINS = (
     "emoportraits_plugins.motion.plugin",
     "emoportraits_plugins.data.plugin",
     "emoportraits_plugins.evaluate.plugin",
+    "emoportraits_plugins.audio_pose.plugin",
+    "emoportraits_plugins.speech.plugin",
     "emoportraits_conformance.plugin",
 )
 

@@ -53,7 +53,7 @@ class WhisperStream:
         self.fps = fps
         self._rate = Fraction(encoder.sample_rate, encoder.samples_per_state)  # states per second
         self._per_frame = None if fps is None else self._rate / as_rate(fps)  # states per frame
-        self._device = next(encoder.whisper.parameters()).device
+        self._device = encoder._tensor().device
         self.reset()
 
     @property

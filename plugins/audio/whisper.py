@@ -31,6 +31,7 @@ for ``--random-weights`` and tests.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -110,6 +111,8 @@ class WhisperAudioEncoder(nn.Module):
             )
         feature_extractor.dither = 0.0
         self.whisper = whisper.eval().requires_grad_(False)
+        mel = torch.as_tensor(feature_extractor.mel_filters, dtype=torch.float32)
+        self.register_buffer("mel_filters", mel, persistent=False)  # (n_fft / 2 + 1, mel bins)
         self.feature_extractor = feature_extractor
         self.samples_per_state = feature_extractor.hop_length * strides
         self.model_window_states = config.max_source_positions
@@ -232,13 +235,29 @@ class WhisperAudioEncoder(nn.Module):
                 f"audio: {audio.numel()} samples, more than one Whisper window "
                 f"({self.model_window_states * self.samples_per_state}); use encode()"
             )
-        features = self.feature_extractor(
-            audio.detach().cpu().numpy(), sampling_rate=self.sample_rate, return_tensors="pt"
-        ).input_features
-        parameter = next(self.whisper.parameters())
+        parameter = self._tensor()
         with torch.no_grad():
-            hidden = self.whisper(features.to(parameter.device, parameter.dtype)).last_hidden_state[0]
+            features = self.log_mel(audio.to(parameter.device))
+            hidden = self.whisper(features[None].to(parameter.dtype)).last_hidden_state[0]
         return hidden[: self.states_for(audio.numel())].float()
+
+    def log_mel(self, audio: Tensor) -> Tensor:
+        """``audio (n,)`` (one window at most) -> Whisper's input ``(mel bins, frames)`` on the audio's
+        device: zero-padded to the model's window, power STFT (Hann, ``n_fft`` 400, hop 160; the last
+        frame dropped), the extractor's mel filters, ``log10`` (floor 1e-10), clamped to 8 below the
+        maximum, then ``(x + 4) / 4``: what ``WhisperFeatureExtractor`` computes, without leaving the
+        device (a test compares the two)."""
+        fe = self.feature_extractor
+        audio = audio.float()
+        padded = torch.zeros(fe.n_samples, dtype=torch.float32, device=audio.device)
+        padded[: audio.numel()] = audio[: fe.n_samples]
+        window = torch.hann_window(fe.n_fft, device=audio.device)
+        stft = torch.stft(padded, fe.n_fft, fe.hop_length, window=window, return_complex=True)
+        power = (stft[..., :-1].abs() ** 2).contiguous()
+        mel = self.mel_filters.to(audio.device, torch.float32).T @ power
+        log = mel.clamp(min=1e-10).log10()
+        log = torch.maximum(log, log.max() - 8.0)
+        return (log + 4.0) / 4.0
 
     def encode(self, audio: Tensor) -> Tensor:
         """``audio (N,)`` float32 in ``[-1, 1]`` at :attr:`sample_rate` -> states ``(T_enc, C)`` float32.
@@ -247,7 +266,7 @@ class WhisperAudioEncoder(nn.Module):
         """
         audio = self._check_audio(audio)
         total = self.states_for(audio.numel())
-        out = torch.zeros(total, self.hidden_size, device=next(self.whisper.parameters()).device)
+        out = torch.zeros(total, self.hidden_size, device=self._tensor().device)
         for k in range(self.num_windows(audio.numel())):
             start = k * self.hop_states
             states = self._window(audio, k)
@@ -257,6 +276,11 @@ class WhisperAudioEncoder(nn.Module):
     def forward(self, audio: Tensor) -> Tensor:
         """Same as :meth:`encode`."""
         return self.encode(audio)
+
+    def _tensor(self) -> Tensor:
+        """One of Whisper's weights (its device and dtype), a parameter or, once frozen into buffers
+        (:func:`emoportraits_plugins.lossnets._frozen.freeze`), a buffer."""
+        return next(itertools.chain(self.whisper.parameters(), self.whisper.buffers()))
 
     def train(self, mode: bool = True) -> WhisperAudioEncoder:
         """Whisper stays in eval mode (it is frozen)."""
@@ -273,7 +297,7 @@ class WhisperAudioEncoder(nn.Module):
     def fade(self, k: int, num_states: int) -> Tensor:
         """``(num_states,)`` cross-fade weights of window ``k``: a ramp up over its first ``overlap`` states
         (``k > 0``), a ramp down over its last ``overlap`` states of a full window, 1 between."""
-        weights = torch.ones(num_states, device=next(self.whisper.parameters()).device)
+        weights = torch.ones(num_states, device=self._tensor().device)
         overlap = self.overlap_states
         if overlap == 0:
             return weights

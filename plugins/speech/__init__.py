@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from emoportraits_core import Registry
 
+from ..audio.features import WhisperFeatures, WhisperFeaturesConfig
+
 from .audio_expression_encoder import (
     AudioExpressionState,
     MLPAudioExpressionEncoder,
@@ -45,13 +47,21 @@ TINY_ENCODER = {"audio_dim": 64, "latent_dim": 16, "hidden": 32, "depth": 2, "al
 
 
 def register(registry: Registry) -> None:
-    """Registers E_aud (kind ``audio_expression_encoder``) and the loss ``mouth_pca``."""
+    """Registers E_aud (kind ``audio_expression_encoder``), the op ``whisper_features`` and the loss
+    ``mouth_pca``."""
     registry.register(
         "audio_expression_encoder",
         "emoportraits_audio_expression_encoder",
         MLPAudioExpressionEncoder,
         config=MLPAudioExpressionEncoderConfig,
         presets={"release": {}, "tiny": TINY_ENCODER},
+    )
+    registry.register(
+        "op",
+        "whisper_features",
+        WhisperFeatures,
+        config=WhisperFeaturesConfig,
+        presets={"release": {}, "tiny": {"random": "test", "audio_dim": 64}},
     )
     registry.register(
         "loss",

@@ -221,3 +221,17 @@ def test_a_video_track_to_frame_rows(encoder):
     audio = read_audio(DATA / "videos" / "drive_talking_a.mp4", sample_rate=encoder.sample_rate)
     rows = align_to_fps(encoder.encode(audio), 25, frames_for(len(audio), 25))
     assert rows.shape == (225, 64) and torch.isfinite(rows).all()
+
+
+def test_the_device_side_log_mel_is_the_feature_extractors():
+    from emoportraits_plugins.audio import WhisperAudioEncoder
+
+    encoder = WhisperAudioEncoder.from_config()
+    for n in (16000, 3 * 16000 + 17, 480000):
+        wave = 0.3 * torch.randn(n, generator=torch.Generator().manual_seed(n))
+        ours = encoder.log_mel(wave)
+        theirs = encoder.feature_extractor(
+            wave.numpy(), sampling_rate=16000, return_tensors="pt"
+        ).input_features[0]
+        assert ours.shape == theirs.shape
+        assert torch.allclose(ours, theirs, atol=1e-4), (ours - theirs).abs().max()
