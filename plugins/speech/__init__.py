@@ -15,7 +15,6 @@ from __future__ import annotations
 from emoportraits_core import Registry
 
 from ..audio.features import WhisperFeatures, WhisperFeaturesConfig
-
 from .audio_expression_encoder import (
     AudioExpressionState,
     MLPAudioExpressionEncoder,

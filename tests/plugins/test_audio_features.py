@@ -28,5 +28,5 @@ def test_rows_are_the_encoder_states_at_the_frame_rate(registry):
 
 
 def test_a_model_of_another_width_is_one_clear_error(registry):
-    with pytest.raises(ConfigError, match="64 channels.*audio_dim = 384"):
+    with pytest.raises(ConfigError, match=r"64 channels.*audio_dim = 384"):
         registry.create("op", "whisper_features", random="test", audio_dim=384)
