@@ -293,8 +293,14 @@ def _optimizer(key: str, t: _Table) -> OptimizerSpec:
     for i, name in enumerate(components):
         if not isinstance(name, str):
             raise t.fail(f"components[{i}]", f"expected a component name, got {_describe(name)}")
-    params = {k: v for k, v in t.raw.items() if k not in ("type", "components")}
-    return OptimizerSpec(key, type_, tuple(components), params)
+    steps = t.get("steps", "number", 1)
+    if steps != int(steps) or steps < 1:
+        raise t.fail(
+            "steps",
+            f"expected a whole number >= 1 (this optimizer's steps per training iteration), got {steps!r}",
+        )
+    params = {k: v for k, v in t.raw.items() if k not in ("type", "components", "steps")}
+    return OptimizerSpec(key, type_, tuple(components), params, int(steps))
 
 
 def _schedule(key: str, t: _Table) -> ScheduleSpec:

@@ -78,12 +78,14 @@ class ResolvedLoss:
 
 @attrs.frozen
 class ResolvedOptimizer:
-    """``[optimizers.<key>]``: type, the components it trains and its hyper-parameter config."""
+    """``[optimizers.<key>]``: type, the components it trains, its hyper-parameter config and its
+    ``steps`` per training iteration (see :class:`~.schema.OptimizerSpec`)."""
 
     key: str
     type: str
     components: tuple[str, ...]
     config: Any
+    steps: int = 1
 
 
 @attrs.frozen

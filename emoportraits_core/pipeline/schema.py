@@ -10,7 +10,7 @@ required)::
     [outputs]             <name> = "node.port" | "node" | "input"
     [losses.<name>]       kind ("loss"), name, weight, config, inputs,
                           optimizer, start_step, start_epoch                   (training)
-    [optimizers.<name>]   type, components, lr and the type's hyper-parameters (training)
+    [optimizers.<name>]   type, components, steps, lr and the type's hyper-parameters (training)
     [schedules.<name>]    type, optimizer and the type's parameters            (training)
     [data.<name>]         name (a registered dataset), config, ratio            (training)
     [train]               batch_size, steps_per_epoch, max_steps, seed, checkpoint_every,
@@ -131,12 +131,19 @@ class LossSpec:
 
 @attrs.frozen
 class OptimizerSpec:
-    """``[optimizers.<key>]``: optimizer ``type`` over ``components`` with hyper-parameters ``params``."""
+    """``[optimizers.<key>]``: optimizer ``type`` over ``components`` with hyper-parameters ``params``.
+
+    ``steps`` (a whole number >= 1, default 1): how many times this optimizer's turn runs in one
+    training iteration (WGAN-GP's 5 critic steps per generator step: ``steps = 5`` on the critics'
+    optimizer). The first repeat uses the iteration's batch, each further one a fresh batch from the
+    sampler (see :mod:`emoportraits_core.training.trainer`); schedules still step once per iteration.
+    """
 
     key: str
     type: str
     components: tuple[str, ...]
     params: dict[str, Any] = attrs.field(factory=dict)
+    steps: int = 1
 
 
 @attrs.frozen

@@ -77,7 +77,12 @@ def describe_pipeline(resolved: ResolvedPipeline) -> dict[str, Any]:
             for k, loss in resolved.losses.items()
         },
         "optimizers": {
-            k: {"type": o.type, "components": list(o.components), **config_to_dict(o.config)}
+            k: {
+                "type": o.type,
+                "components": list(o.components),
+                **({"steps": o.steps} if o.steps != 1 else {}),
+                **config_to_dict(o.config),
+            }
             for k, o in resolved.optimizers.items()
         },
         "schedules": {

@@ -52,7 +52,7 @@ def _build(
 
 def make_optimizer_config(type_: str, params: Mapping[str, Any], *, where: str, registry: Registry) -> Any:
     """Validate an ``[optimizers.X]`` table's hyper-parameters into the registered optimizer's config."""
-    return _build(registry, "optimizer", type_, params, ("type", "components"), where)
+    return _build(registry, "optimizer", type_, params, ("type", "components", "steps"), where)
 
 
 def make_schedule_config(type_: str, params: Mapping[str, Any], *, where: str, registry: Registry) -> Any:

@@ -323,7 +323,7 @@ class _Validator:
             config = make_optimizer_config(
                 opt.type, opt.params, where=f"{self.spec.path} {where}", registry=self.registry
             )
-            out[key] = ResolvedOptimizer(key, opt.type, opt.components, config)
+            out[key] = ResolvedOptimizer(key, opt.type, opt.components, config, opt.steps)
         return out
 
     def _schedules(self, optimizers: Mapping[str, ResolvedOptimizer]) -> dict[str, ResolvedSchedule]:

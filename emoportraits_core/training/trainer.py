@@ -10,7 +10,18 @@ generator, then the discriminator):
 3. the weighted sum of its losses is back-propagated and the optimizer steps;
 
 then every schedule steps once. Losses say which optimizer they drive and from which step or epoch
-they count (the release's epoch gates). Nodes declared ``no_grad`` run without gradients (targets
+they count (the release's epoch gates).
+
+An optimizer with ``steps = K`` (``[optimizers.<name>] steps``, default 1) takes its turn K times in a
+row (WGAN-GP's 5 critic steps per generator step, Gulrajani et al. 2017, Algorithm 1). The first
+repeat uses the iteration's batch (and what earlier turns computed on it); each further repeat draws a
+fresh batch from the sampler and recomputes what its losses need (components it does not train run
+frozen, as always), and later turns reuse the last batch's values. Fresh batches, because K steps on
+one batch would fit the critic to that one pair of real and generated samples instead of moving it
+towards the distance between the distributions, and the generated samples would not even change
+(the frozen generator's output is reused). An iteration thus draws ``1 + sum(steps - 1)`` batches;
+the sampler's position is checkpointed, so resume stays bit-identical. ``step``, epochs, loss gates
+and schedules count iterations; a repeated turn logs its last repeat's losses. Nodes declared ``no_grad`` run without gradients (targets
 such as the driver's canonical volume). Trained components are in train mode (wrapped in
 ``DistributedDataParallel`` under torchrun), the others in eval mode and frozen.
 
@@ -130,13 +141,12 @@ class Trainer:
 
     # -- one step ---------------------------------------------------------------------------------------
     def step(self) -> dict[str, Tensor]:
-        """One iteration (every optimizer once, then every schedule); returns detached loss values."""
-        batch = next(self.batches)
-        values = self.executor.take_inputs(batch, "all", where="the training batch")
-        computed: dict[Wire, Any] = dict(values)
+        """One iteration (every optimizer's turn, ``steps`` times each, then every schedule once);
+        returns detached loss values."""
+        computed = self._next_batch()
         metrics: dict[str, Tensor] = {}
         epoch = self.state.step // self.steps_per_epoch
-        for key, optimizer in self.optimizers.items():
+        for key in self.optimizers:
             active = [
                 loss
                 for loss in self.resolved.losses.values()
@@ -144,31 +154,48 @@ class Trainer:
             ]
             if not active:
                 continue
-            trained = self.trained_by[key]
-            for name, module in self.modules.items():  # only this optimizer's components need grads
-                module.requires_grad_(name in trained)
-                self.executor.components[name] = self.wrapped[name] if name in trained else module
-            step_values = {w: _detach(v) for w, v in computed.items()}
-            nodes = self.executor.plan(w for loss in active for w in loss.inputs.values())
-            total = torch.zeros((), device=self.dist.device)
-            with self._autocast():
-                self.executor.run_nodes(self._fresh(nodes, computed, trained), step_values)
-                for loss in active:
-                    inputs = {p: step_values[w] for p, w in loss.inputs.items()}
-                    value = self.losses[loss.key].run(**inputs)["loss"].float()
-                    metrics[f"loss/{loss.key}"] = value.detach()
-                    total = total + loss.weight * value
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            optimizer.step()
-            metrics[f"total/{key}"] = total.detach()
-            for wire, value in step_values.items():
-                computed.setdefault(wire, value)
+            for repeat in range(self.resolved.optimizers[key].steps):
+                if repeat:  # a further step of this optimizer: on a fresh batch (module docstring)
+                    computed = self._next_batch()
+                metrics |= self._turn(key, active, computed)
         for schedule in self.schedules.values():
             schedule.step()
         self.state.step += 1
         self.state.epoch = self.state.step // self.steps_per_epoch
         self._last = computed
+        return metrics
+
+    def _next_batch(self) -> dict[Wire, Any]:
+        """The sampler's next batch as the pipeline's input values, on the device."""
+        batch = next(self.batches)
+        return dict(self.executor.take_inputs(batch, "all", where="the training batch"))
+
+    def _turn(self, key: str, active: list, computed: dict[Wire, Any]) -> dict[str, Tensor]:
+        """One step of optimizer ``key`` on its ``active`` losses: run the nodes they need (reusing
+        ``computed``, detached, where no trained component is involved), back-propagate, step; add
+        the new values to ``computed``. Returns the detached loss values and the weighted total."""
+        trained = self.trained_by[key]
+        for name, module in self.modules.items():  # only this optimizer's components need grads
+            module.requires_grad_(name in trained)
+            self.executor.components[name] = self.wrapped[name] if name in trained else module
+        step_values = {w: _detach(v) for w, v in computed.items()}
+        nodes = self.executor.plan(w for loss in active for w in loss.inputs.values())
+        metrics: dict[str, Tensor] = {}
+        total = torch.zeros((), device=self.dist.device)
+        with self._autocast():
+            self.executor.run_nodes(self._fresh(nodes, computed, trained), step_values)
+            for loss in active:
+                inputs = {p: step_values[w] for p, w in loss.inputs.items()}
+                value = self.losses[loss.key].run(**inputs)["loss"].float()
+                metrics[f"loss/{loss.key}"] = value.detach()
+                total = total + loss.weight * value
+        optimizer = self.optimizers[key]
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        metrics[f"total/{key}"] = total.detach()
+        for wire, value in step_values.items():
+            computed.setdefault(wire, value)
         return metrics
 
     def _autocast(self) -> contextlib.AbstractContextManager:

@@ -240,7 +240,7 @@ TRAIN_ERRORS = [
         "weight_decy = 0.0",
         ConfigError,
         r"\[optimizers.generator\]: unknown key 'weight_decy' for optimizer type 'adam'; valid keys: "
-        r"betas, components, eps, lr, type, weight_decay; did you mean 'weight_decay'\?",
+        r"betas, components, eps, lr, steps, type, weight_decay; did you mean 'weight_decay'\?",
     ),
     ("lr = 2e-4", "lr = -1", ConfigError, r"\[optimizers.generator\]: 'lr' must be > 0, got -1"),
     ("lr = 2e-4\n", "", ConfigError, r"\[optimizers.generator\]: missing key 'lr'"),

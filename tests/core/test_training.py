@@ -184,3 +184,44 @@ def test_bfloat16_autocast_trains_with_float32_weights(toy_registry, tmp_path):
     assert all(p.dtype == torch.float32 for m in t.modules.values() for p in m.parameters())
     with pytest.raises(Exception, match="precision"):
         resolve_pipeline(GAN, ["train.precision=float64"], toy_registry)
+
+
+def test_an_optimizer_with_steps_takes_its_turn_that_often_on_fresh_batches(toy_registry, tmp_path):
+    """``[optimizers.discriminator] steps = 3``: per iteration the discriminator steps 3 times (the
+    generator once), the repeats on fresh batches; the generator's run is unchanged by it except
+    through the discriminator; resume stays bit-identical."""
+    three = [*FAST, "optimizers.discriminator.steps=3"]
+    t = trainer(toy_registry, GAN, tmp_path / "a", three)
+    assert t.resolved.optimizers["discriminator"].steps == 3
+    assert t.resolved.optimizers["generator"].steps == 1
+    t.step()
+    t.step()
+    d_state = t.optimizers["discriminator"].state
+    g_state = t.optimizers["generator"].state
+    assert {int(s["step"]) for s in d_state.values()} == {6}  # 3 per iteration
+    assert {int(s["step"]) for s in g_state.values()} == {2}
+    assert t.state.step == 2 and t.batches.slot == 2 * 2 * 3  # 2 iterations x 3 batches of 2 items
+    one = trainer(toy_registry, GAN, tmp_path / "b", FAST)
+    one.step()
+    one.step()
+    assert one.batches.slot == 2 * 2
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(t.modules["discriminator"].parameters(), one.modules["discriminator"].parameters())
+    )
+    straight = trainer(toy_registry, GAN, tmp_path / "c", three)
+    straight.fit(4)
+    first = trainer(toy_registry, GAN, tmp_path / "d", three)
+    first.fit(2)
+    resumed = trainer(toy_registry, GAN, tmp_path / "d", three, resume=tmp_path / "d")
+    resumed.fit(4)
+    want, got = params(straight), params(resumed)
+    assert all(torch.equal(want[k], got[k]) for k in want)
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", '"5"', "-2"])
+def test_optimizer_steps_must_be_a_whole_number_of_at_least_one(toy_registry, value):
+    with pytest.raises(
+        PipelineError, match=r"toy_gan\.toml: \[optimizers\.discriminator\] steps: expected a"
+    ):
+        resolve_pipeline(GAN, [f"optimizers.discriminator.steps={value}"], toy_registry)
