@@ -4,9 +4,10 @@ The network is BiSeNet on CelebAMask-HQ (19 classes, :mod:`emoportraits_plugins.
 from ``weights`` (zllrunning/face-parsing.PyTorch's ``79999_iter.pth``) or, with no file, drawn at
 random from a fixed seed with a one-time warning (tests and smoke runs). It is frozen: its tensors
 are non-persistent buffers (no optimizer sees them, no checkpoint holds them) and it always runs in
-eval mode, without gradients. The release parses with the ibug RTNet 14-class model, whose weights
-are not public in a loadable form here; the ``bisenet`` preset of ``head_region_l1`` names the
-BiSeNet classes of the same regions.
+eval mode, by default without gradients; ``grad = true`` lets gradients flow through it to its
+input image (the speech mode's mouth-mask BCE on the prediction), its weights staying frozen. The
+release parses with the ibug RTNet 14-class model, whose weights are not public in a loadable form
+here; the ``bisenet`` preset of ``head_region_l1`` names the BiSeNet classes of the same regions.
 
 ``image (B, 3, S, S)`` in [0, 1] -> resized to ``input_size`` (bilinear), ImageNet-normalised ->
 main-head logits -> softmax -> resized back to ``S`` -> ``parsing (B, 19, S, S)``, summing to 1 over
@@ -15,6 +16,7 @@ the classes.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import attrs
@@ -38,11 +40,13 @@ _warned: list[bool] = []
 @attrs.frozen
 class FaceParserConfig:
     """``weights``: BiSeNet face-parsing weights file (empty: random, warned); ``image_size``: S of the
-    inputs (declared ports); ``input_size``: the side the parser runs at (512 as it was trained)."""
+    inputs (declared ports); ``input_size``: the side the parser runs at (512 as it was trained);
+    ``grad``: back-propagate to the input image (the weights stay frozen)."""
 
     weights: str = ""
     image_size: int = attrs.field(default=512, validator=positive)
     input_size: int = attrs.field(default=512, validator=positive)
+    grad: bool = False
 
 
 class FaceParser(Component):
@@ -80,8 +84,11 @@ class FaceParser(Component):
         s = self.config.image_size
         return {"parsing": PortSpec("segmentation", ("B", len(CLASS_NAMES), s, s), (0.0, 1.0))}
 
-    @torch.no_grad()
     def forward(self, image: Tensor) -> Tensor:
+        with contextlib.nullcontext() if self.config.grad else torch.no_grad():
+            return self._parse(image)
+
+    def _parse(self, image: Tensor) -> Tensor:
         size = image.shape[-2:]
         x = image.to(next(self.net.buffers()).dtype)
         if x.shape[-1] != self.config.input_size:

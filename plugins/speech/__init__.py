@@ -24,6 +24,7 @@ from .fit_mouth_pca import fit_mouth_pca, fit_mouth_pca_from_shards, mouth_measu
 from .interface import AudioExpressionEncoder, register_kinds
 from .mouth_pca import MouthPCA
 from .mouth_pca_loss import MouthPCALoss, MouthPCALossConfig
+from .training import register_training
 
 __all__ = [
     "AudioExpressionEncoder",
@@ -69,3 +70,4 @@ def register(registry: Registry) -> None:
         config=MouthPCALossConfig,
         presets={"release": {}, "tiny": {"dim": 16}},
     )
+    register_training(registry)  # speech_clips, the clip ops, the speech losses (.training)
