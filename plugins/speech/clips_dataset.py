@@ -113,7 +113,8 @@ class _Video:
 
 
 class SpeechClipsDataset(Dataset):
-    """Clips of ``frames`` frames with their aligned audio, one video per item (module docstring)."""
+    """Clips of T frames (config ``frames``) with their aligned audio, one video per item (module
+    docstring)."""
 
     outputs: ClassVar[dict[str, str]] = {"frames": "video", "masks": "video_mask", "waveform": "waveform"}
 
