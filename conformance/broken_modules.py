@@ -57,6 +57,21 @@ class DropoutInEvalVolume(_TinyVolume):
         return F.dropout(super().forward(volume), 0.5, training=True)
 
 
+class StatelessStreamVolume(_TinyVolume):
+    """Declares a stateful stream (a running sum over the frames) but forgets the sum between batches."""
+
+    breaks = ("stream_state",)
+    registry_name = "broken_stateless_stream"
+    stateful_stream = True
+    conformance_batch_coupled = True  # frame t sums frames 0..t by design
+
+    def reset_stream(self) -> None:
+        pass  # nothing is carried: that is the bug
+
+    def forward(self, volume: Tensor) -> Tensor:
+        return super().forward(volume).cumsum(0)
+
+
 class WrongShapeVolume(_TinyVolume):
     """Returns (B, 2, 2, 4, 2) while declaring (B, 2, 2, 4, 4)."""
 

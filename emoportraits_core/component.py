@@ -8,7 +8,10 @@ A component:
   (:meth:`input_specs` / :meth:`output_specs`);
 - computes in :meth:`forward` with keyword arguments named after its input ports and returns either
   the single output value or a mapping ``output port -> value``; :meth:`run` always returns the
-  mapping.
+  mapping;
+- may carry state from one stream batch to the next (an autoregressive model fed a stream's frames
+  in order): it then sets ``stateful_stream = True`` and forgets its state in :meth:`reset_stream`,
+  which the inference runner calls before every stream (:meth:`InferenceRunner.start_stream`).
 
 The kind interfaces in :mod:`emoportraits_core.interfaces` fix the ports of each kind.
 """
@@ -37,10 +40,17 @@ class Component(nn.Module):
     #: its floating inputs to float32). For cheap networks whose compact outputs (codes, poses)
     #: steer everything after them and lose too much in bfloat16.
     full_precision: ClassVar[bool] = False
+    #: Carries state across the stream batches of one stream (frames in order, batch dim = time);
+    #: :meth:`reset_stream` starts afresh. Sessions feed the frames in order (a compiled run pads only
+    #: the last batch, after its real frames).
+    stateful_stream: ClassVar[bool] = False
 
     def __init__(self, config: Any = None) -> None:
         super().__init__()
         self.config = config
+
+    def reset_stream(self) -> None:
+        """Forget what earlier stream batches left (components with ``stateful_stream``); a no-op here."""
 
     # -- declared ports -------------------------------------------------------------------------
     def input_specs(self) -> dict[str, PortSpec]:

@@ -105,11 +105,19 @@ def call(component: Any, inputs: Mapping[str, Any], what: str, *, grad: bool = F
     into a ContractViolation that says ``what`` was being done."""
     try:
         with torch.set_grad_enabled(grad):
-            return component.run(**inputs)
+            return fresh_run(component, inputs)
     except ContractViolation:
         raise
     except Exception as exc:
         raise ContractViolation(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+def fresh_run(component: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """``component.run(**inputs)`` as the first batch of a stream: a component with
+    ``stateful_stream`` forgets its state first (each check's call is a stream of its own)."""
+    if getattr(component, "stateful_stream", False):
+        component.reset_stream()
+    return component.run(**inputs)
 
 
 def inputs_for(component: Any, batch: int, seed: int, dtype: torch.dtype = torch.float32) -> dict[str, Any]:

@@ -6,6 +6,7 @@ moves in :mod:`.generic_device`.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -153,8 +154,40 @@ def bfloat16_move(ctx: CheckContext) -> None:
             )
 
 
+@check("stream_state")
+def stream_state(ctx: CheckContext) -> None:
+    """A component with ``stateful_stream`` (the batch is consecutive frames of one stream): a stream
+    cut into batches of any sizes, the state carried from one to the next, gives the outputs of the
+    whole stream in one batch; after ``reset_stream()`` the same stream gives the same outputs again."""
+    comp = ctx.build(0)
+    if not getattr(type(comp), "stateful_stream", False):
+        raise NotApplicable("not a stateful stream component")
+
+    @ctx.given(frames=st.integers(2, 6), seed=st.integers(0, 2**16), data=st.data())
+    def prop(frames: int, seed: int, data: st.DataObject) -> None:
+        inputs = inputs_for(comp, frames, seed)
+        whole = call(comp, inputs, f"run() on a stream of {frames} frames at once")
+        cuts = sorted(data.draw(st.sets(st.integers(1, frames - 1), max_size=frames - 1), label="cuts"))
+        bounds = [0, *cuts, frames]
+        comp.reset_stream()
+        parts = []
+        with torch.no_grad():
+            for a, b in itertools.pairwise(bounds):
+                window = slice(a, b)
+                parts.append(
+                    comp.run(**{k: map_tensors(v, lambda t, w=window: t[w]) for k, v in inputs.items()})
+                )
+        if not all(isinstance(v, Tensor) for v in whole.values()):
+            raise NotApplicable("an output is not a tensor (batches cannot be joined)")
+        joined = {port: torch.cat([p[port] for p in parts]) for port in whole}
+        assert_same(joined, whole, f"the stream in batches {bounds} vs at once", exact=False)
+
+    prop()
+
+
 GENERIC_BEHAVIOUR_CHECKS = [
     batch_independence,
+    stream_state,
     determinism,
     inputs_not_modified,
     float64_move,

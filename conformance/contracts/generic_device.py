@@ -32,7 +32,7 @@ from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
 from ._base import CheckContext, ContractViolation, NotApplicable, check
-from ._values import floating_leaves, inputs_for, leaves, map_tensors
+from ._values import floating_leaves, fresh_run, inputs_for, leaves, map_tensors
 
 __all__ = ["DEVICE_RELATIVE_RMS", "FAKE_READS", "GENERIC_DEVICE_CHECKS", "DeviceWatch", "device_move"]
 
@@ -143,7 +143,7 @@ def run_on(comp: Any, inputs: Mapping[str, Any], device: torch.device | str) -> 
     try:
         comp.to(device)
         with torch.no_grad(), watch:
-            result = comp.run(**moved)
+            result = fresh_run(comp, moved)
     except Exception as exc:  # NotApplicable (too many fake reads) included: problems come first
         error = exc
     if watch.problems:
@@ -168,7 +168,7 @@ def compare_on(ctx: CheckContext, device: torch.device | str) -> None:
     comp = ctx.build(0)
     inputs = inputs_for(comp, 2, 0)
     with torch.no_grad():
-        reference = comp.run(**inputs)
+        reference = fresh_run(comp, inputs)
     matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     try:

@@ -113,6 +113,7 @@ class InferenceRunner:
             **static_inputs: one value per non-stream pipeline input, e.g. ``source=(1, 3, H, W)``.
         """
         self._static = None
+        self.start_stream()
         values = self.executor.take_inputs(static_inputs, "static")
         with self.policy():
             self.executor.run_stage("static", values)
@@ -151,6 +152,13 @@ class InferenceRunner:
         stream = {k: v for k, v in inputs.items() if k in self.resolved.stream_inputs}
         self.prepare(**static)
         return self(return_intermediates=return_intermediates, **stream)
+
+    def start_stream(self) -> None:
+        """Begin a new stream: every component with ``stateful_stream`` forgets the last one (called
+        by :meth:`prepare` too; the stream batches then come in order)."""
+        for component in self.components.values():
+            if getattr(component, "stateful_stream", False):
+                component.reset_stream()
 
     def reset(self) -> None:
         """Drop the cached static values (the next call needs :meth:`prepare` again)."""

@@ -298,6 +298,7 @@ class Session:
             start = time.perf_counter()
             if source_path is not None:
                 self.set_source(source_path, **(source_options or {}))
+            self.runner.start_stream()  # autoregressive components begin afresh
             source_seconds = time.perf_counter() - start if source_path is not None else 0.0
             bar = progress(total) if progress is not None else None
             start = time.perf_counter()
@@ -333,7 +334,8 @@ class Session:
 
     # -- internals -------------------------------------------------------------------------------------
     def _pad(self, n: int) -> int | None:
-        """With compiled networks, the batch size every call uses (the first one's)."""
+        """With compiled networks, the batch size every call uses (the first one's); padding only appends
+        copies of the last frame, so a stateful stream's real frames are computed before them."""
         if not self.compiled:
             return None
         self._batch = self._batch or n

@@ -20,10 +20,15 @@ from .audio_expression_encoder import (
     MLPAudioExpressionEncoder,
     MLPAudioExpressionEncoderConfig,
 )
+from .blend_driver import BlendDriver, BlendDriverConfig
+from .driver import SpeechDriver, SpeechDriverConfig
 from .fit_mouth_pca import fit_mouth_pca, fit_mouth_pca_from_shards, mouth_measures
 from .interface import AudioExpressionEncoder, register_kinds
+from .mouth_blend import MouthBlend, MouthBlendConfig
 from .mouth_pca import MouthPCA
 from .mouth_pca_loss import MouthPCALoss, MouthPCALossConfig
+from .speech_motion import SpeechMotion, SpeechMotionConfig
+from .streaming import StreamingAudioExpressionEncoder
 from .training import register_training
 
 __all__ = [
@@ -55,6 +60,40 @@ def register(registry: Registry) -> None:
         MLPAudioExpressionEncoder,
         config=MLPAudioExpressionEncoderConfig,
         presets={"release": {}, "tiny": TINY_ENCODER},
+    )
+    registry.register(
+        "audio_expression_encoder",
+        "emoportraits_audio_expression_stream",
+        StreamingAudioExpressionEncoder,
+        config=MLPAudioExpressionEncoderConfig,
+        presets={"release": {}, "tiny": TINY_ENCODER},
+    )
+    registry.register(
+        "driver",
+        "speech",
+        SpeechDriver,
+        config=SpeechDriverConfig,
+        presets={
+            "release": {},
+            "tiny": {"random_whisper": "test", "audio_dim": 64, "pose_preset": "tiny", "pose_window": 32},
+        },
+    )
+    registry.register(
+        "driver",
+        "blend",
+        BlendDriver,
+        config=BlendDriverConfig,
+        presets={"release": {}, "tiny": {"random_whisper": "test", "audio_dim": 64, "size": 64}},
+    )
+    registry.register(
+        "op",
+        "speech_motion",
+        SpeechMotion,
+        config=SpeechMotionConfig,
+        presets={"tiny": {"expression_dim": 16}},
+    )
+    registry.register(
+        "op", "mouth_blend", MouthBlend, config=MouthBlendConfig, presets={"tiny": {"expression_dim": 16}}
     )
     registry.register(
         "op",

@@ -52,6 +52,32 @@ def _random_basis(n: int, dim: int) -> Tensor:
     return q.T[:n].float().contiguous()
 
 
+def mouth_basis(pca: str | None, n: int, dim: int, what: str) -> Tensor:
+    """The ``(n, dim)`` mouth axes of the PCA file ``pca``, or (None) a seeded random orthonormal basis
+    with a one-time warning (tests and smoke runs). ``what`` names the user in messages.
+
+    Raises:
+        ConfigError: a missing or unreadable file, ``dim`` or ``n`` that it does not fit.
+    """
+    if pca is None or pca == "":
+        if n > dim:
+            raise ConfigError(f"{what}: n = {n} exceeds dim = {dim}")
+        if "random" not in _warned:
+            _warned.add("random")
+            warnings.warn(
+                f"{what}: no mouth PCA file configured, using a random orthonormal basis (only for tests "
+                "and smoke runs; set its 'pca' to a file of `emoportraits fit-mouth-pca`)",
+                stacklevel=3,
+            )
+        return _random_basis(n, dim)
+    try:
+        fitted = MouthPCA.load(pca)
+        fitted.check_dim(dim, f"the {what}'s dim")
+        return fitted.basis(n)
+    except InputError as exc:
+        raise ConfigError(f"{what}: {exc}") from None
+
+
 class MouthPCALoss(Loss):
     """``pred``, ``target`` latents ``(B, ..., D)`` -> () L1 between their first ``n`` mouth coordinates.
 
@@ -65,24 +91,7 @@ class MouthPCALoss(Loss):
     def __init__(self, config: MouthPCALossConfig | None = None) -> None:
         config = config if config is not None else MouthPCALossConfig()
         super().__init__(config)
-        if config.pca is None:
-            if config.n > config.dim:
-                raise ConfigError(f"mouth_pca: n = {config.n} exceeds dim = {config.dim}")
-            basis = _random_basis(config.n, config.dim)
-            if "random" not in _warned:
-                _warned.add("random")
-                warnings.warn(
-                    "mouth_pca: no PCA file configured, using a random orthonormal basis (only for tests "
-                    "and smoke runs; set the loss's 'pca' to a file of `emoportraits fit-mouth-pca`)",
-                    stacklevel=2,
-                )
-        else:
-            try:
-                pca = MouthPCA.load(config.pca)
-                pca.check_dim(config.dim, "the loss's dim")
-                basis = pca.basis(config.n)
-            except InputError as exc:
-                raise ConfigError(f"loss mouth_pca: {exc}") from None
+        basis = mouth_basis(config.pca, config.n, config.dim, "loss mouth_pca")
         self.register_buffer("basis", basis, persistent=False)
 
     def input_specs(self) -> dict[str, PortSpec]:

@@ -1,7 +1,9 @@
 """The speech plugin: registered through its own ``emoportraits`` entry point, like a third party's.
 
-It adds the kind ``audio_expression_encoder`` with E_aud, the loss ``mouth_pca`` and the command
-``emoportraits fit-mouth-pca``.
+It adds the kind ``audio_expression_encoder`` with E_aud (and its streaming form), the drivers
+``speech`` and ``blend``, the ops ``speech_motion``, ``mouth_blend`` and ``whisper_features``, the
+loss ``mouth_pca`` and the commands ``fit-mouth-pca``, ``speak`` and ``blend``. It builds on the
+project's plugin (the kind ``op``, the image networks, the session).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def emoportraits_register(registry: Registry) -> None:
 
 @hookimpl
 def emoportraits_add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Adds ``emoportraits fit-mouth-pca``."""
-    from . import cli
+    """Adds ``emoportraits fit-mouth-pca``, ``speak`` and ``blend``."""
+    from . import cli, speak_cli
 
     cli.add_parser(subparsers)
+    speak_cli.add_parsers(subparsers)

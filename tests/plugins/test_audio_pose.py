@@ -55,8 +55,10 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def audio_pose_registry() -> Registry:
-    """The project's plugins plus this package's own plugin module, as its entry point would add it."""
-    return build_registry(project_plugin_manager(audio_pose_plugin))
+    """The project's plugins, this package's own plugin module among them (its entry point)."""
+    registry = build_registry(project_plugin_manager())
+    assert {k.name: k for k in registry.kinds()}["sequence"].provider == audio_pose_plugin.__name__
+    return registry
 
 
 def _tiny(registry: Registry, name: str, kind: str = "sequence"):

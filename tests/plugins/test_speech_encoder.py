@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from emoportraits_conformance import conformance_tests
 from emoportraits_core import ConfigError, InputError, Registry, build_registry
-from emoportraits_plugins import speech
+from emoportraits_plugins import ops, speech
 from emoportraits_plugins.speech import AudioExpressionEncoder, AudioExpressionState
 
 NAME = "emoportraits_audio_expression_encoder"
@@ -23,7 +23,7 @@ C = 64  # the tiny preset's audio channels (the test Whisper's d_model)
 
 @pytest.fixture(scope="module")
 def speech_registry() -> Registry:
-    return plugin_registry(speech)
+    return plugin_registry(ops, speech)  # the speech plugin registers ops of the project's kind op
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,7 @@ test_conformance_tiny = conformance_tests(KIND, NAME, registry="speech_registry"
 
 
 def test_the_plugin_registers_its_kind_and_components():
-    import emoportraits_plugins.speech.plugin as plugin
-
-    registry = build_registry(project_plugin_manager(plugin))
+    registry = build_registry(project_plugin_manager())  # the speech plugin is one of the project's
     kind = {k.name: k for k in registry.kinds()}[KIND]
     assert kind.interface is AudioExpressionEncoder and kind.provider.endswith("speech.plugin")
     assert [e.name for e in registry.list(KIND)] == [NAME]

@@ -15,13 +15,13 @@ from emoportraits_conformance import conformance_tests
 from emoportraits_conformance.contracts import checks_for
 from emoportraits_conformance.contracts._base import NotApplicable
 from emoportraits_core import ConfigError, InputError, Registry
-from emoportraits_plugins import speech
+from emoportraits_plugins import ops, speech
 from emoportraits_plugins.speech import MouthPCA, fit_mouth_pca, mouth_measures
 
 
 @pytest.fixture(scope="module")
 def speech_registry() -> Registry:
-    return plugin_registry(speech)
+    return plugin_registry(ops, speech)  # the speech plugin registers ops of the project's kind op
 
 
 @pytest.fixture(autouse=True)
@@ -193,7 +193,9 @@ def test_loss_is_l1_on_the_first_n_mouth_coordinates(speech_registry, pca_file):
 def test_loss_build_errors(speech_registry, tmp_path, pca_file):
     with pytest.raises(ConfigError, match=r"loss mouth_pca: .*missing.safetensors: no such mouth PCA file"):
         speech_registry.create("loss", "mouth_pca", pca=str(tmp_path / "missing.safetensors"))
-    with pytest.raises(ConfigError, match="fit on 16-d expression latents, got the loss's dim of size 128"):
+    with pytest.raises(
+        ConfigError, match="fit on 16-d expression latents, got the loss mouth_pca's dim of size 128"
+    ):
         speech_registry.create("loss", "mouth_pca", pca=str(pca_file))  # release dim, tiny file
     with pytest.raises(ConfigError, match="asked for 9 mouth components, the file has 8"):
         speech_registry.create("loss", "mouth_pca", preset="tiny", pca=str(pca_file), n=9)
