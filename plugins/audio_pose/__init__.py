@@ -8,9 +8,13 @@ reconstruction and smoothness losses train them (:mod:`.losses`, :mod:`.penalty`
 the ground truth from the head-pose regressor's per-frame output.
 
 Components (kind ``sequence``, added by :func:`register_kinds`; presets ``release`` and ``tiny``):
-``audio_pose_generator``, ``local_temporal_critic``, ``global_content_critic``. Losses (kind ``loss``):
-``wgan_gp_critic``, ``wgan_generator``, ``pose_rotation_l1``, ``pose_translation_l1``,
-``pose_smoothness``. Sizes and loss weights other than the window N = 8 and lambda_gp = 10 are ours.
+``audio_pose_generator``, ``local_temporal_critic``, ``global_content_critic``, and the critics'
+training nodes ``local_temporal_critic_gp``, ``global_content_critic_gp`` (real and fake in, both
+scores and the gradient penalty out: :mod:`.critic_pair`). Losses (kind ``loss``): ``wgan_gp_critic``,
+``wgan_generator``, ``pose_rotation_l1``, ``pose_translation_l1``, ``pose_smoothness``. Dataset
+``pose_clips`` (:mod:`.dataset`: audio and ground-truth poses of prepared videos). Sizes and loss
+weights other than the window N = 8 and lambda_gp = 10 are ours. Training pipelines:
+``pipelines/train_audio_pose.toml`` and ``train_audio_pose_tiny.toml``.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from __future__ import annotations
 from emoportraits_core import Registry
 
 from .clips import pose_targets
+from .critic_pair import GlobalContentCriticGP, LocalTemporalCriticGP
 from .critics import (
     GlobalContentCritic,
     GlobalContentCriticConfig,
     LocalTemporalCritic,
     LocalTemporalCriticConfig,
 )
+from .dataset import PoseClipsConfig, PoseClipsDataset
 from .generator import AudioPoseGenerator, AudioPoseGeneratorConfig
 from .interface import SEQUENCE_PORT_TYPES, SequenceCritic, SequenceNetwork, register_kinds
 from .losses import (
@@ -50,8 +56,12 @@ __all__ = [
     "AudioPoseGeneratorConfig",
     "GlobalContentCritic",
     "GlobalContentCriticConfig",
+    "GlobalContentCriticGP",
     "LocalTemporalCritic",
     "LocalTemporalCriticConfig",
+    "LocalTemporalCriticGP",
+    "PoseClipsConfig",
+    "PoseClipsDataset",
     "PoseLossConfig",
     "PoseRotationL1Loss",
     "PoseSmoothnessLoss",
@@ -77,6 +87,18 @@ __all__ = [
 _TINY_AUDIO = 8
 _TINY_FRAMES = 16
 
+_LOCAL_PRESETS: dict[str, dict] = {"release": {}, "tiny": {"channels": (8, 16, 16), "frames": _TINY_FRAMES}}
+_GLOBAL_PRESETS: dict[str, dict] = {
+    "release": {},
+    "tiny": {
+        "audio_dim": _TINY_AUDIO,
+        "channels": 16,
+        "res_blocks": 1,
+        "mlp_hidden": 16,
+        "frames": _TINY_FRAMES,
+    },
+}
+
 #: registry name (kind ``sequence``) -> (class, config class, presets).
 NETWORKS: dict[str, tuple[type, type, dict[str, dict]]] = {
     "audio_pose_generator": (
@@ -98,25 +120,10 @@ NETWORKS: dict[str, tuple[type, type, dict[str, dict]]] = {
             },
         },
     ),
-    "local_temporal_critic": (
-        LocalTemporalCritic,
-        LocalTemporalCriticConfig,
-        {"release": {}, "tiny": {"channels": (8, 16, 16), "frames": _TINY_FRAMES}},
-    ),
-    "global_content_critic": (
-        GlobalContentCritic,
-        GlobalContentCriticConfig,
-        {
-            "release": {},
-            "tiny": {
-                "audio_dim": _TINY_AUDIO,
-                "channels": 16,
-                "res_blocks": 1,
-                "mlp_hidden": 16,
-                "frames": _TINY_FRAMES,
-            },
-        },
-    ),
+    "local_temporal_critic": (LocalTemporalCritic, LocalTemporalCriticConfig, _LOCAL_PRESETS),
+    "global_content_critic": (GlobalContentCritic, GlobalContentCriticConfig, _GLOBAL_PRESETS),
+    "local_temporal_critic_gp": (LocalTemporalCriticGP, LocalTemporalCriticConfig, _LOCAL_PRESETS),
+    "global_content_critic_gp": (GlobalContentCriticGP, GlobalContentCriticConfig, _GLOBAL_PRESETS),
 }
 
 #: registry name (kind ``loss``) -> (class, config class, presets).
@@ -143,8 +150,9 @@ LOSSES: dict[str, tuple[type, type, dict[str, dict]]] = {
 
 def register(registry: Registry) -> None:
     """Registers :data:`NETWORKS` (kind ``sequence``; needs :func:`register_kinds` first) and
-    :data:`LOSSES` (kind ``loss``), presets ``release`` and ``tiny``."""
+    :data:`LOSSES` (kind ``loss``), presets ``release`` and ``tiny``, and the dataset ``pose_clips``."""
     for name, (cls, config, presets) in NETWORKS.items():
         registry.register("sequence", name, cls, config=config, presets=presets)
     for name, (cls, config, presets) in LOSSES.items():
         registry.register("loss", name, cls, config=config, presets=presets)
+    registry.register("dataset", "pose_clips", PoseClipsDataset, config=PoseClipsConfig)

@@ -1,6 +1,6 @@
 """The audio -> head-pose plugin's hooks, so that it can be its own ``emoportraits`` entry point
 (like :mod:`emoportraits_plugins.motion.plugin`): the kind ``sequence``, the generator, the two critics
-and the GAN's losses."""
+(and their training nodes), the GAN's losses and its dataset."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ def emoportraits_register_kinds(registry: Registry) -> None:
 @hookimpl
 def emoportraits_register(registry: Registry) -> None:
     """Registers ``sequence/audio_pose_generator``, ``local_temporal_critic``, ``global_content_critic``
-    and the losses ``wgan_gp_critic``, ``wgan_generator``, ``pose_rotation_l1``, ``pose_translation_l1``,
-    ``pose_smoothness``."""
+    (and their training nodes ``local_temporal_critic_gp``, ``global_content_critic_gp``), the losses
+    ``wgan_gp_critic``, ``wgan_generator``, ``pose_rotation_l1``, ``pose_translation_l1``,
+    ``pose_smoothness`` and the dataset ``pose_clips``."""
     from . import register
 
     register(registry)
