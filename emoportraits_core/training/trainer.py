@@ -10,7 +10,9 @@ generator, then the discriminator):
 3. the weighted sum of its losses is back-propagated and the optimizer steps;
 
 then every schedule steps once. Losses say which optimizer they drive and from which step or epoch
-they count (the release's epoch gates).
+they count (the release's epoch gates). Nodes declared ``no_grad`` run without gradients (targets
+such as the driver's canonical volume). Trained components are in train mode (wrapped in
+``DistributedDataParallel`` under torchrun), the others in eval mode and frozen.
 
 An optimizer with ``steps = K`` (``[optimizers.<name>] steps``, default 1) takes its turn K times in a
 row (WGAN-GP's 5 critic steps per generator step, Gulrajani et al. 2017, Algorithm 1). The first
@@ -21,9 +23,8 @@ one batch would fit the critic to that one pair of real and generated samples in
 towards the distance between the distributions, and the generated samples would not even change
 (the frozen generator's output is reused). An iteration thus draws ``1 + sum(steps - 1)`` batches;
 the sampler's position is checkpointed, so resume stays bit-identical. ``step``, epochs, loss gates
-and schedules count iterations; a repeated turn logs its last repeat's losses. Nodes declared ``no_grad`` run without gradients (targets
-such as the driver's canonical volume). Trained components are in train mode (wrapped in
-``DistributedDataParallel`` under torchrun), the others in eval mode and frozen.
+and schedules count iterations (the default epoch is len(first dataset) / batch iterations, however
+many batches the repeats draw); a repeated turn logs its last repeat's losses.
 
 Checkpoints (:mod:`.run_files`) hold every network, optimizer, schedule, the sampler's position, the
 counters and every RNG: a resumed run takes the same following steps, bit for bit on a CPU in
