@@ -141,24 +141,31 @@ def _check_files(args: argparse.Namespace, *pairs: tuple[str | None, str]) -> No
             )
 
 
-def _session(args: argparse.Namespace, pipeline: str, driver: dict[str, Any]) -> Any:
-    """The session of ``pipeline`` with the joined weights and the driver's config values."""
+def _session(
+    args: argparse.Namespace, pipeline: str, driver: dict[str, Any], **configs: dict[str, Any]
+) -> Any:
+    """The session of ``pipeline`` with the joined weights, the driver's config values and those of
+    the other components in ``configs`` (component key -> values), after the user's ``--set``."""
     from emoportraits_core import get_registry
 
     from ..session import Session
     from .weights import speech_weights
 
     registry = get_registry()
-    sets = [f"components.driver.config.{k}={toml_value(v)}" for k, v in driver.items()]
+    sets = [
+        f"components.{key}.config.{k}={toml_value(v)}"
+        for key, values in {"driver": driver, **configs}.items()
+        for k, v in values.items()
+    ]
     checkpoint: Any = None
+    ckpt_sets: list[str] = []
     if not args.random_weights:
-        checkpoint, extra = speech_weights(args.checkpoint, args.speech_checkpoint)
-        sets = [*extra, *sets]
+        checkpoint, ckpt_sets = speech_weights(args.checkpoint, args.speech_checkpoint)
     return Session.load(
         checkpoint,
         random_weights=args.random_weights,
         pipeline=args.pipeline or pipeline,
-        overrides=[*sets, *args.overrides],
+        overrides=[*ckpt_sets, *args.overrides, *sets],  # the command's flags last: they win
         device=args.device,
         dtype=args.dtype,
         seed=args.seed,
@@ -229,11 +236,10 @@ def run_blend(args: argparse.Namespace) -> int:
     driver: dict[str, Any] = {"speech": str(args.audio_file)}
     if args.whisper:
         driver["whisper"] = str(args.whisper)
-    mouth = [f"components.mouth.config.n={args.mouth_components}"]
+    mouth = {"n": args.mouth_components}
     if args.mouth_pca:
-        mouth.append(f"components.mouth.config.pca={toml_value(str(args.mouth_pca))}")
-    args.overrides = [*mouth, *args.overrides]
-    session = _session(args, "blend", driver)
+        mouth["pca"] = str(args.mouth_pca)
+    session = _session(args, "blend", driver, mouth=mouth)
     return _animate(args, session, args.driver, "blend")
 
 

@@ -37,6 +37,8 @@ def test_entry_points_are_declared():
         "emoportraits_motion": "emoportraits_plugins.motion.plugin",
         "emoportraits_data": "emoportraits_plugins.data.plugin",
         "emoportraits_evaluate": "emoportraits_plugins.evaluate.plugin",
+        "emoportraits_audio_pose": "emoportraits_plugins.audio_pose.plugin",
+        "emoportraits_speech": "emoportraits_plugins.speech.plugin",
         "emoportraits_conformance": "emoportraits_conformance.plugin",
     }
     assert eps["emoportraits"] == declared
