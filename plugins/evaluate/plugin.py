@@ -1,6 +1,7 @@
 """The evaluation plugin: registered through its own ``emoportraits`` entry point, like a third party's.
 
-It adds the command ``emoportraits evaluate`` (:mod:`.cli`) and answers the training loop's hook
+It adds the commands ``emoportraits evaluate`` (:mod:`.cli`) and ``emoportraits lipsync``
+(:mod:`.lipsync_cli`) and answers the training loop's hook
 ``emoportraits_training_evaluator`` (``[train] eval_every``) with a :class:`.training.TrainingEvaluator`.
 It registers no component.
 """
@@ -15,10 +16,11 @@ from emoportraits_core.pipeline.resolved import ResolvedPipeline
 
 @hookimpl
 def emoportraits_add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Adds ``emoportraits evaluate``."""
-    from . import cli
+    """Adds ``emoportraits evaluate`` and ``emoportraits lipsync``."""
+    from . import cli, lipsync_cli
 
     cli.add_parser(subparsers)
+    lipsync_cli.add_parser(subparsers)
 
 
 @hookimpl
