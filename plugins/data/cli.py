@@ -63,7 +63,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="head",
         help="soft matte restricted to the head (face, hair, ears, neck; default) or the whole person",
     )
-    p.add_argument("--head-pose", metavar="HPR.pth", help="head_pose_regressor.pth (or a converted model)")
+    p.add_argument(
+        "--head-pose",
+        metavar="HPR.pth",
+        help="head_pose_regressor.pth (or a converted model); 'random': untrained, for smoke runs only",
+    )
     p.add_argument(
         "--smoothing", type=int, default=3, metavar="N", help="box smoothing, +-N frames (default 3)"
     )
@@ -86,7 +90,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .head_pose import file_fingerprint, load_head_pose_regressor
+    from .head_pose import RANDOM, file_fingerprint, load_head_pose_regressor
     from .prepare import prepare
     from .video_job import PrepareOptions
 
@@ -99,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
     head_pose, sha = None, None
     if args.head_pose:
         load_head_pose_regressor(args.head_pose)  # a wrong file stops here, before any video
-        head_pose, sha = str(Path(args.head_pose).resolve()), file_fingerprint(args.head_pose)
+        if args.head_pose == RANDOM:
+            head_pose, sha = RANDOM, RANDOM
+        else:
+            head_pose, sha = str(Path(args.head_pose).resolve()), file_fingerprint(args.head_pose)
     try:
         options = PrepareOptions(
             size=args.size,

@@ -52,12 +52,32 @@ def _release_regressor() -> HeadPoseRegressor:
     )
 
 
+#: ``--head-pose random``: a seeded random regressor (smoke runs of pose training; the poses mean nothing).
+RANDOM = "random"
+
+
+def _random_regressor() -> HeadPoseRegressor:
+    import warnings
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = _release_regressor()
+    warnings.warn(
+        "--head-pose random: a random head-pose regressor (only for smoke runs: the poses mean nothing)",
+        stacklevel=3,
+    )
+    return net.eval()
+
+
 def load_head_pose_regressor(path: str | os.PathLike[str]) -> HeadPoseRegressor:
-    """Build the release-configured regressor and load ``path`` strictly (module docstring).
+    """Build the release-configured regressor and load ``path`` strictly (module docstring);
+    ``"random"``: :data:`RANDOM`.
 
     Raises:
         CheckpointError: missing, unreadable or foreign file; missing, unexpected or misshaped keys.
     """
+    if str(path) == RANDOM:
+        return _random_regressor()
     path = Path(path)
     net = _release_regressor()
     if path.suffix == ".safetensors":

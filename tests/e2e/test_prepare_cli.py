@@ -69,3 +69,18 @@ def test_prepare_user_errors_are_one_line(cli, tmp_path, capsys):
     )
     assert "no such file; expected the released head-pose regressor" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()  # nothing is written before the inputs are checked
+
+
+def test_head_pose_random_for_smoke_runs(tmp_path):
+    """``--head-pose random``: poses of a seeded untrained regressor, said so, recorded in the options."""
+    import json
+
+    from emoportraits_plugins.data.shard import VideoShard
+
+    argv = ["prepare", str(DATA / "videos" / "drive_talking_a.mp4"), "-o", str(tmp_path / "s"), "--size", "64"]
+    with pytest.warns(UserWarning, match="random head-pose regressor"):
+        assert main([*argv, "--max-frames", "6", "--head-pose", "random", "--workers", "1", "-q"]) == 0
+    index = json.loads((tmp_path / "s" / "index.json").read_text())
+    assert index["options"]["head_pose_sha"] == "random" and index["videos"][0]["has_head_pose"]
+    pose = VideoShard(tmp_path / "s" / index["videos"][0]["dir"]).head_pose
+    assert pose is not None and pose.shape == (6, 9) and bool(pose.isfinite().all())
