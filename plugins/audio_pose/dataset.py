@@ -47,7 +47,7 @@ from emoportraits_core.errors import InputError
 from emoportraits_core.interfaces import Dataset
 from emoportraits_core.validators import in_range, positive
 
-from ..data.format import ARRAYS, SPLITS, read_index
+from ..data.format import ARRAYS, videos_of_split
 from ..data.shard import VideoShard
 from .clips import pose_targets
 
@@ -92,14 +92,7 @@ class PoseClipsDataset(Dataset):
     def __init__(self, config: PoseClipsConfig) -> None:
         super().__init__(config)
         self.root = Path(config.root)
-        index = read_index(self.root)
-        split = [v for v in index["videos"] if v.get("split") == config.split]
-        if not split:
-            counts = ", ".join(f"{sum(v.get('split') == s for v in index['videos'])} {s}" for s in SPLITS)
-            raise InputError(
-                f"{self.root}: no '{config.split}' videos (the index lists {counts}); prepare more videos "
-                "or use another --val-fraction"
-            )
+        index, split = videos_of_split(self.root, config.split)
         self.stride = stride = int(index.get("options", {}).get("stride", 1))
         self.left_out: dict[str, int] = {}
         self.videos: list[dict[str, Any]] = []

@@ -82,6 +82,7 @@ __all__ = [
     "assign_splits",
     "complete_videos",
     "read_index",
+    "videos_of_split",
     "write_index",
 ]
 
@@ -92,6 +93,23 @@ VIDEOS = "videos"
 FRAMES, MATTES, ARRAYS, META = "frames.bin", "mattes.bin", "arrays.safetensors", "meta.json"
 SPLITS = ("train", "val")
 _EXPECTED = "expected a directory written by `emoportraits prepare` (with an index.json)"
+
+
+def videos_of_split(root: Path, split: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(index, videos)``: the index of ``root`` and its videos of ``split``, in index order.
+
+    Raises:
+        InputError: not a shard directory, or no video of that split (naming what the index holds).
+    """
+    index = read_index(root)
+    videos = [v for v in index["videos"] if v.get("split") == split]
+    if not videos:
+        counts = ", ".join(f"{sum(v.get('split') == s for v in index['videos'])} {s}" for s in SPLITS)
+        raise InputError(
+            f"{root}: no '{split}' videos (the index lists {counts}); prepare more videos or use another "
+            "--val-fraction"
+        )
+    return index, videos
 
 
 def assign_splits(ids: Iterable[str], val_fraction: float, seed: int) -> dict[str, str]:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import attrs
 import torch
@@ -44,7 +44,7 @@ from emoportraits_core.interfaces import Dataset
 from emoportraits_core.validators import in_range
 
 from . import augment
-from .format import SPLITS, read_index
+from .format import videos_of_split
 from .shard import VideoShard
 
 __all__ = ["PairsConfig", "PairsDataset"]
@@ -126,14 +126,7 @@ class PairsDataset(Dataset):
     def __init__(self, config: PairsConfig) -> None:
         super().__init__(config)
         self.root = Path(config.root)
-        index = read_index(self.root)
-        self.videos: list[dict[str, Any]] = [v for v in index["videos"] if v.get("split") == config.split]
-        if not self.videos:
-            counts = ", ".join(f"{sum(v.get('split') == s for v in index['videos'])} {s}" for s in SPLITS)
-            raise InputError(
-                f"{self.root}: no '{config.split}' videos (the index lists {counts}); prepare more videos "
-                "or use another --val-fraction"
-            )
+        index, self.videos = videos_of_split(self.root, config.split)
         self.augment = config.split == "train" if config.augment is None else config.augment
         self.has_pose = all(v.get("has_head_pose") for v in self.videos)
         self.stored_size = int(index.get("options", {}).get("size", 0))

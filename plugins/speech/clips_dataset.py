@@ -54,7 +54,7 @@ from emoportraits_core.interfaces import Dataset
 from emoportraits_core.io.video_writer import as_rate
 from emoportraits_core.validators import in_range, positive
 
-from ..data.format import ARRAYS, SPLITS, read_index
+from ..data.format import ARRAYS, videos_of_split
 from ..data.shard import VideoShard
 
 __all__ = ["SAMPLE_RATE", "SpeechClipsConfig", "SpeechClipsDataset", "clip_samples"]
@@ -121,14 +121,7 @@ class SpeechClipsDataset(Dataset):
     def __init__(self, config: SpeechClipsConfig) -> None:
         super().__init__(config)
         self.root = Path(config.root)
-        index = read_index(self.root)
-        in_split = [v for v in index["videos"] if v.get("split") == config.split]
-        if not in_split:
-            counts = ", ".join(f"{sum(v.get('split') == s for v in index['videos'])} {s}" for s in SPLITS)
-            raise InputError(
-                f"{self.root}: no '{config.split}' videos (the index lists {counts}); prepare more videos "
-                "or use another --val-fraction"
-            )
+        index, in_split = videos_of_split(self.root, config.split)
         self.fps = as_rate(config.fps)
         #: the videos of the split left out, with why: ``[{"id": ..., "reason": ...}]``.
         self.skipped: list[dict[str, str]] = []
