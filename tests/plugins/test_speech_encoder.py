@@ -39,7 +39,7 @@ def test_the_plugin_registers_its_kind_and_components():
     registry = build_registry(project_plugin_manager())  # the speech plugin is one of the project's
     kind = {k.name: k for k in registry.kinds()}[KIND]
     assert kind.interface is AudioExpressionEncoder and kind.provider.endswith("speech.plugin")
-    assert [e.name for e in registry.list(KIND)] == ["emoportraits_audio_expression_stream", NAME]
+    assert [e.name for e in registry.list(KIND)] == [NAME, "emoportraits_audio_expression_stream"]
     assert registry.has("loss", "mouth_pca")
 
 
