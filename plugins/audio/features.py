@@ -61,7 +61,7 @@ def load_whisper(path: str, random: Literal["tiny", "test"] = "tiny") -> Whisper
 class WhisperFeaturesConfig:
     """``whisper``: a local Whisper directory ("" = random, see ``random``); ``fps``: frames per second
     of the rows; ``audio_dim``: C, checked against the model (declared ports); ``samples``: N of the
-    example inputs."""
+    example inputs (any N runs: the declared waveform length is free)."""
 
     whisper: str = ""
     random: Literal["tiny", "test"] = "tiny"
@@ -95,11 +95,22 @@ class WhisperFeatures(Component):
         return super().train(False)
 
     def input_specs(self) -> dict[str, PortSpec]:
-        return {"waveform": PortSpec("waveform", ("B", self.config.samples), (-1.0, 1.0))}
+        return {"waveform": PortSpec("waveform", ("B", "N"), (-1.0, 1.0))}
 
     def output_specs(self) -> dict[str, PortSpec]:
-        frames = frames_for(self.config.samples, self.config.fps)
-        return {"audio": PortSpec("audio_features", ("B", frames, self.config.audio_dim))}
+        return {"audio": PortSpec("audio_features", ("B", "T", self.config.audio_dim))}
+
+    def example_inputs(
+        self,
+        batch: int = 2,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ) -> dict[str, Tensor]:
+        """Noise ``waveform (B, samples)`` in [-1, 1]."""
+        wave = torch.rand(batch, self.config.samples, generator=generator, dtype=dtype) * 2 - 1
+        return {"waveform": (0.3 * wave).to(device)}
 
     @torch.no_grad()
     def forward(self, waveform: Tensor) -> Tensor:
