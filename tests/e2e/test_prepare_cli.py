@@ -77,7 +77,14 @@ def test_head_pose_random_for_smoke_runs(tmp_path):
 
     from emoportraits_plugins.data.shard import VideoShard
 
-    argv = ["prepare", str(DATA / "videos" / "drive_talking_a.mp4"), "-o", str(tmp_path / "s"), "--size", "64"]
+    argv = [
+        "prepare",
+        str(DATA / "videos" / "drive_talking_a.mp4"),
+        "-o",
+        str(tmp_path / "s"),
+        "--size",
+        "64",
+    ]
     with pytest.warns(UserWarning, match="random head-pose regressor"):
         assert main([*argv, "--max-frames", "6", "--head-pose", "random", "--workers", "1", "-q"]) == 0
     index = json.loads((tmp_path / "s" / "index.json").read_text())
