@@ -13,8 +13,8 @@ The score is the Pearson correlation of the two sequences over the frames with a
 correlation at lag 0, the best correlation and its lag (frames and ms). Talking faces with their own
 sound give a clearly positive correlation near lag 0 (the sample ``drive_talking_a.mp4``: about 0.3
 at 0 ms); a mouth that ignores the audio gives about 0. It measures synchrony of opening with
-loudness, not which phoneme is shown: SyncNet's LSE-C / LSE-D are the learned measure (not here: they
-need SyncNet's weights).
+loudness, not which phoneme is shown: SyncNet's LSE-C / LSE-D are the learned measure
+(:mod:`.syncnet`, with SyncNet's weights: ``emoportraits lipsync --syncnet FILE``).
 """
 
 from __future__ import annotations
