@@ -28,6 +28,8 @@ as a plugin-based framework.
 Start with:
   emoportraits plugins                          list the registered components
   emoportraits animate SOURCE DRIVER -o OUT     animate a photo (see `emoportraits animate -h`)
+  emoportraits speak SOURCE AUDIO -o OUT        animate a photo with speech (see `emoportraits speak -h`)
+  emoportraits train PIPELINE --out DIR         train a pipeline (see `emoportraits train -h`)
   emoportraits pipeline show animate            print the resolved graph of a pipeline
   emoportraits conformance KIND NAME            check a component against its contract
 """
