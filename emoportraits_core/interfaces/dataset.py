@@ -6,7 +6,9 @@ An item is a mapping from the names in :attr:`Dataset.outputs` to tensors withou
 batches items and feeds them to the pipeline's inputs of the same names. Contract: ``len()`` is
 finite and fixed; ``item(i)`` is deterministic for a given ``i`` and ``generator`` state (random
 choices, e.g. which two frames of a video form a pair, are drawn from ``generator``), so a run
-resumes bit for bit.
+resumes bit for bit. Choices shared by the items of a batch (e.g. a clip length, since the items are
+stacked) are drawn in :meth:`Dataset.begin_batch`, which the trainer's batcher calls before each
+batch with a generator seeded by the batch's position (so a resumed run draws the same).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ class Dataset(ABC):
     @abstractmethod
     def __len__(self) -> int:
         """Number of items (e.g. videos, or frames) an epoch visits."""
+
+    def begin_batch(self, generator: torch.Generator) -> None:
+        """Draw what the next batch's items share (module docstring); the default draws nothing."""
+        return None
 
     @abstractmethod
     def item(self, index: int, generator: torch.Generator) -> dict[str, torch.Tensor]:

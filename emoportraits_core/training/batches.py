@@ -7,8 +7,10 @@ by the *largest deficit* rule: the dataset whose count so far falls furthest beh
 release does (TRAINING_FACTS section 1). Within a dataset, items follow a permutation drawn from
 (seed, dataset, epoch of that dataset); process r of W takes positions r, r + W, r + 2W... of it,
 so processes see disjoint items. Each item's random choices (which frames form a pair, the
-augmentation) come from a generator seeded by (seed, process, slot). :meth:`state_dict` holds the
-position, so a resumed run continues the same sequence.
+augmentation) come from a generator seeded by (seed, process, slot); what a batch's items share (e.g.
+a clip length) from one seeded by (seed, process, the batch's first slot, dataset), given to each
+dataset's ``begin_batch`` before the batch. :meth:`state_dict` holds the position, so a resumed run
+continues the same sequence.
 
 Besides the items' fields, a batch can carry ``data_index`` (:data:`DATA_INDEX`): ``(B,)`` float, the
 index of the dataset each item came from, in the order of the pipeline's ``[data.*]`` tables (with
@@ -99,6 +101,10 @@ class MixedBatches:
 
     def __next__(self) -> dict[str, torch.Tensor]:
         items, sources = [], []
+        for which, data in enumerate(self.datasets.values()):  # what the batch's items share
+            data.begin_batch(
+                torch.Generator().manual_seed(_seed(self.seed, 2000 + self.rank, self.slot, which))
+            )
         for _ in range(self.batch_size):
             which = self._pick()
             index = self._index(which)

@@ -2,10 +2,10 @@
 E_aud (supplementary section 2.2), from prepared shards (:mod:`emoportraits_plugins.data.format`).
 
 The paper draws "an audio clip, varying in length from 50 to 200 frames"; the clip's audio and its
-first frame are E_aud's inputs, every later frame a target. Here a run uses one length, ``frames``
-(T, the first frame included): the trainer stacks the items of a batch, so they must agree, and an
-item (drawn from its own generator) cannot know which length the other items of its batch drew. Vary
-the length between runs, or fine-tune in stages, to cover the paper's range.
+first frame are E_aud's inputs, every later frame a target. Here the length T (the first frame
+included) is ``frames``, or, with ``max_frames``, drawn per batch uniformly in ``[frames,
+max_frames]`` (:meth:`SpeechClipsDataset.begin_batch`: the trainer stacks the items of a batch, so
+they share one T; the draw is seeded by the batch's position, so a resumed run draws the same).
 
 Item ``i`` is video ``i`` of the split among the videos with audio (videos without audio, or shorter
 than one clip, are skipped; :attr:`SpeechClipsDataset.skipped` lists them with the reason). The clip's
@@ -80,8 +80,10 @@ class SpeechClipsConfig:
     Attributes:
         root: directory written by ``emoportraits prepare``.
         split: ``"train"`` or ``"val"``.
-        frames: T, frames of a clip, the input frame included (the paper: 50 to 200, drawn per clip;
-            here one length per run, see the module docstring).
+        frames: T, frames of a clip, the input frame included; with ``max_frames`` the shortest.
+        max_frames: 0 (every clip has ``frames``), or the longest clip: each batch then draws its T
+            uniformly in ``[frames, max_frames]`` (the paper: 50 to 200; one T per batch, since the
+            items of a batch are stacked).
         fps: the clips' frame rate (the audio features' ``fps`` must be the same).
         size: side of the returned images (0: as stored); other sizes are resized bicubically.
         frames_window: the time window ``[a, b)`` of every video a clip lies in, as fractions of its
@@ -91,9 +93,20 @@ class SpeechClipsConfig:
     root: str
     split: Literal["train", "val"] = "train"
     frames: int = attrs.field(default=50, validator=in_range(2, 100_000))
+    max_frames: int = attrs.field(default=0, validator=in_range(0, 100_000))
     fps: float = attrs.field(default=25.0, validator=positive)
     size: int = attrs.field(default=0, validator=in_range(0, 4096))
     frames_window: tuple[float, float] = attrs.field(default=(0.0, 1.0), validator=in_range(0.0, 1.0))
+
+    @max_frames.validator
+    def _check_max(self, _attribute: attrs.Attribute, value: int) -> None:
+        if value and value < self.frames:
+            raise ValueError(f"'max_frames' ({value}) must be 0 or at least 'frames' ({self.frames})")
+
+    @property
+    def longest(self) -> int:
+        """The longest clip (``max_frames`` or ``frames``)."""
+        return max(self.frames, self.max_frames)
 
     @frames_window.validator
     def _check_window(self, _attribute: attrs.Attribute, value: tuple[float, float]) -> None:
@@ -136,12 +149,17 @@ class SpeechClipsDataset(Dataset):
             reasons = "; ".join(f"{s['id']}: {s['reason']}" for s in self.skipped[:5])
             more = f" (and {len(self.skipped) - 5} more)" if len(self.skipped) > 5 else ""
             raise InputError(
-                f"{self.root}: no '{config.split}' video gives a clip of {config.frames} frames with audio "
+                f"{self.root}: no '{config.split}' video gives a clip of {config.longest} frames with audio "
                 f"({reasons}{more}); prepare videos with sound, or use shorter clips (frames)"
             )
         self.stored_size = int(index.get("options", {}).get("size", 0))
-        self.samples = clip_samples(config.frames, self.fps)
+        self.length = config.frames  # T of the next batch's clips (begin_batch)
         self._open: OrderedDict[int, _Video] = OrderedDict()
+
+    @property
+    def samples(self) -> int:
+        """N, the waveform samples of a clip of the current length."""
+        return clip_samples(self.length, self.fps)
 
     def _unusable(self, video: dict[str, Any]) -> str:
         """Why ``video`` (an index entry) cannot give a clip, or ``""``."""
@@ -149,8 +167,8 @@ class SpeechClipsDataset(Dataset):
             return "no audio"
         gap = int(video.get("options", {}).get("stride", 1)) / as_rate(float(video.get("fps", 1.0)))
         span = (int(video.get("frames", 0)) - 1) * gap  # first to last stored frame, seconds
-        if span + gap / 2 < Fraction(self.config.frames - 1) / self.fps:
-            return f"{int(video.get('frames', 0))} stored frames, fewer than a clip of {self.config.frames}"
+        if span + gap / 2 < Fraction(self.config.longest - 1) / self.fps:
+            return f"{int(video.get('frames', 0))} stored frames, fewer than a clip of {self.config.longest}"
         return ""
 
     def __len__(self) -> int:
@@ -168,19 +186,21 @@ class SpeechClipsDataset(Dataset):
         times = shard.frame_index.double() * rate.denominator / rate.numerator
         usable = torch.zeros(len(shard), dtype=torch.bool)
         usable[shard.usable_frames(self.config.frames_window)] = True
-        frames = self._clip_frames(times, torch.arange(len(shard)))  # (K, T), -1 past the end
+        longest = self.config.longest  # a start fits every clip length
+        frames = self._clip_frames(times, torch.arange(len(shard)), longest)  # (K, T), -1 past the end
         inside = (frames >= 0).all(1)
         ok = inside & usable[frames.clamp(min=0)].all(1)
         audio_samples = int(meta.get("audio_samples", 0))
         starts = torch.nonzero(ok).flatten()
         first = self._audio_start(shard.frame_index[starts].long(), rate)
-        starts = starts[first + self.samples <= audio_samples + int(_PAD_SECONDS * SAMPLE_RATE)]
+        samples = clip_samples(longest, self.fps)
+        starts = starts[first + samples <= audio_samples + int(_PAD_SECONDS * SAMPLE_RATE)]
         if len(starts) == 0:
             where = (
                 "" if self.config.frames_window == (0.0, 1.0) else f" in {list(self.config.frames_window)}"
             )
             raise InputError(
-                f"{shard.path}: no {self.config.frames} consecutive frames with landmarks and audio{where} "
+                f"{shard.path}: no {longest} consecutive frames with landmarks and audio{where} "
                 f"({int(usable.sum())} of {len(shard)} frames have landmarks); prepare the video again "
                 "or use shorter clips (frames)"
             )
@@ -189,12 +209,10 @@ class SpeechClipsDataset(Dataset):
             self._open.popitem(last=False)[1].shard.close()
         return self._open[index]
 
-    def _clip_frames(self, times: Tensor, starts: Tensor) -> Tensor:
-        """``(K, T)`` stored frames nearest to ``t0 + k / fps`` for clips starting at ``starts (K,)``;
-        -1 where the time is past the last stored frame by more than half a frame gap."""
-        step = (
-            torch.arange(self.config.frames, dtype=torch.float64) * self.fps.denominator / self.fps.numerator
-        )
+    def _clip_frames(self, times: Tensor, starts: Tensor, length: int) -> Tensor:
+        """``(K, T = length)`` stored frames nearest to ``t0 + k / fps`` for clips starting at ``starts
+        (K,)``; -1 where the time is past the last stored frame by more than half a frame gap."""
+        step = torch.arange(length, dtype=torch.float64) * self.fps.denominator / self.fps.numerator
         wanted = times[starts, None] + step[None]
         after = torch.searchsorted(times, wanted).clamp(max=len(times) - 1)
         before = (after - 1).clamp(min=0)
@@ -210,13 +228,19 @@ class SpeechClipsDataset(Dataset):
         return torch.div(num, 2 * rate.numerator, rounding_mode="floor")
 
     # -- items ----------------------------------------------------------------------------------------
+    def begin_batch(self, generator: torch.Generator) -> None:
+        """With ``max_frames``: draw the next batch's clip length T in ``[frames, max_frames]``."""
+        c = self.config
+        if c.max_frames > c.frames:
+            self.length = c.frames + int(torch.randint(c.max_frames - c.frames + 1, (), generator=generator))
+
     def item(self, index: int, generator: torch.Generator) -> dict[str, Tensor]:
         """Video ``index``'s clip, its start drawn from ``generator``."""
         if not 0 <= index < len(self):
             raise IndexError(f"item {index} out of range: the '{self.config.split}' split has {len(self)}")
         video = self.video(index)
         start = video.starts[int(torch.randint(len(video.starts), (), generator=generator))]
-        frames = self._clip_frames(video.times, start.view(1))[0].tolist()
+        frames = self._clip_frames(video.times, start.view(1), self.length)[0].tolist()
         images = torch.stack([self._resize(video.shard.frame(f), "bicubic") for f in frames])
         masks = torch.stack([self._resize(video.shard.matte(f), "bilinear") for f in frames])
         first = int(self._audio_start(video.shard.frame_index[start].long().view(1), video.rate))
@@ -225,11 +249,12 @@ class SpeechClipsDataset(Dataset):
 
     def _audio(self, video: _Video, first: int) -> Tensor:
         """Samples ``[first, first + N)`` of the video's audio, zero-padded at the end."""
-        stop = min(first + self.samples, video.audio_samples)
+        samples = self.samples
+        stop = min(first + samples, video.audio_samples)
         with safe_open(str(video.shard.path / ARRAYS), framework="pt") as f:
             wave = f.get_slice("audio")[first:stop].float()
-        if len(wave) < self.samples:
-            wave = F.pad(wave, (0, self.samples - len(wave)))
+        if len(wave) < samples:
+            wave = F.pad(wave, (0, samples - len(wave)))
         return wave
 
     def _resize(self, x: Tensor, mode: str) -> Tensor:

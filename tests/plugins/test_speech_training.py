@@ -254,3 +254,32 @@ def test_the_image_model_has_the_stage_one_names_and_configs(speech, stage1):
     assert len(image) == 9, image
     for key in image:
         assert (a[key].kind, a[key].name, a[key].config) == (b[key].kind, b[key].name, b[key].config), key
+
+
+def test_clip_lengths_drawn_per_batch_and_resumed(tmp_path):
+    """``max_frames``: each batch draws one T in [frames, max_frames] for all its items (they are
+    stacked), the audio follows T, and a resumed batcher draws the same lengths."""
+    from emoportraits_core.training.batches import MixedBatches
+
+    root = _shards(tmp_path, ("a", 25.0, 40, {}), ("b", 25.0, 40, {}))
+    make = lambda: SpeechClipsDataset(SpeechClipsConfig(root=str(root), frames=4, max_frames=9))  # noqa: E731
+    batches = MixedBatches({"train": make()}, {"train": 1.0}, 2, seed=3)
+    lengths = []
+    for _ in range(8):
+        batch = next(batches)
+        t = batch["frames"].shape[1]
+        assert 4 <= t <= 9 and batch["waveform"].shape == (2, clip_samples(t, 25))
+        for clip in batch["frames"]:
+            first = _stored(clip)[0]
+            assert _stored(clip) == list(range(first, first + t))
+        lengths.append(t)
+    assert len(set(lengths)) > 2, lengths
+    resumed = MixedBatches({"train": make()}, {"train": 1.0}, 2, seed=3)
+    resumed.load_state_dict({"slot": 8, "counts": [8]})
+    again = MixedBatches({"train": make()}, {"train": 1.0}, 2, seed=3)
+    for _ in range(4):
+        next(again)
+    for _ in range(4):
+        assert torch.equal(next(again)["frames"], next(resumed)["frames"])
+    with pytest.raises(ValueError, match="'max_frames'"):
+        SpeechClipsConfig(root=str(root), frames=10, max_frames=5)
