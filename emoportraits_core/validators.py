@@ -1,4 +1,4 @@
-"""Config field validators, written once: positive, non-negative, in a closed range.
+"""Config field validators, written once: positive, non-negative, in a closed range, a time window.
 
 Use them as attrs field validators; a failing value raises ``ValueError`` naming the field and the
 value, which :func:`~emoportraits_core.config.build_config` re-raises as a one-line ConfigError
@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["in_range", "non_negative", "positive"]
+__all__ = ["fraction_window", "in_range", "is_fraction_window", "non_negative", "positive"]
 
 Validator = Callable[[Any, attrs.Attribute, Any], None]
 
@@ -50,3 +50,15 @@ def in_range(low: float, high: float) -> Validator:
 
     check.__doc__ = f"in [{low:g}, {high:g}]"
     return check
+
+
+def is_fraction_window(value: Any) -> bool:
+    """``value`` is ``(a, b)`` with ``0 <= a < b <= 1``: a window of a sequence as fractions of its
+    length (e.g. the frames of a video a dataset draws from)."""
+    return isinstance(value, tuple | list) and len(value) == 2 and 0.0 <= value[0] < value[1] <= 1.0
+
+
+def fraction_window(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """``(a, b)`` with ``0 <= a < b <= 1`` (:func:`is_fraction_window`)."""
+    if not is_fraction_window(value):
+        raise ValueError(f"'{attribute.name}' must be [a, b] with 0 <= a < b <= 1, got {list(value)}")

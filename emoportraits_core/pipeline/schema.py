@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ..validators import non_negative, positive
+from ..validators import fraction_window, non_negative, positive
 
 __all__ = [
     "MODES",
@@ -204,12 +204,7 @@ class TrainSpec:
     eval_every: int = attrs.field(default=0, validator=non_negative)
     eval_pairs: int = attrs.field(default=16, validator=positive)
     eval_split: Literal["val", "train"] = "val"
-    eval_frames: tuple[float, float] = attrs.field(default=(0.0, 1.0))
-
-    @eval_frames.validator
-    def _check_window(self, _attribute: attrs.Attribute, value: tuple[float, float]) -> None:
-        if len(value) != 2 or not 0.0 <= value[0] < value[1] <= 1.0:
-            raise ValueError(f"'eval_frames' must be [a, b] with 0 <= a < b <= 1, got {list(value)}")
+    eval_frames: tuple[float, float] = attrs.field(default=(0.0, 1.0), validator=fraction_window)
 
 
 @attrs.frozen

@@ -41,7 +41,7 @@ from torch import Tensor
 
 from emoportraits_core.errors import InputError
 from emoportraits_core.interfaces import Dataset
-from emoportraits_core.validators import in_range
+from emoportraits_core.validators import fraction_window, in_range
 
 from . import augment
 from .format import videos_of_split
@@ -88,12 +88,7 @@ class PairsConfig:
     expr_jitter: float = attrs.field(default=0.4, validator=in_range(0.0, 0.5))
     expr_gray_p: float = attrs.field(default=0.05, validator=in_range(0.0, 1.0))
     expr_warp_sigma: float = attrs.field(default=0.1, validator=in_range(0.0, 1.0))
-    frames: tuple[float, float] = attrs.field(default=(0.0, 1.0), validator=in_range(0.0, 1.0))
-
-    @frames.validator
-    def _check_frames(self, _attribute: attrs.Attribute, value: tuple[float, float]) -> None:
-        if len(value) != 2 or not value[0] < value[1]:
-            raise ValueError(f"'frames' must be [a, b] with 0 <= a < b <= 1, got {list(value)}")
+    frames: tuple[float, float] = attrs.field(default=(0.0, 1.0), validator=fraction_window)
 
     @color_ranges.validator
     def _check_hue(self, _attribute: attrs.Attribute, value: tuple[float, ...]) -> None:

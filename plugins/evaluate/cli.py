@@ -8,6 +8,7 @@ import time
 
 from emoportraits_core.cli.options import add_device_options, add_pipeline_options
 from emoportraits_core.errors import InputError
+from emoportraits_core.validators import is_fraction_window
 
 __all__ = ["add_parser", "run"]
 
@@ -126,7 +127,7 @@ def frame_window(text: str) -> tuple[float, float]:
         a, b = (float(x) for x in text.split(":"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected A:B, e.g. 0.8:1") from None
-    if not 0.0 <= a < b <= 1.0:
+    if not is_fraction_window((a, b)):
         raise argparse.ArgumentTypeError(f"{text!r}: expected 0 <= A < B <= 1")
     return a, b
 

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from emoportraits_core.errors import InputError
+from emoportraits_core.validators import is_fraction_window
 
 from ..data.format import SPLITS, read_index
 from ..data.shard import VideoShard
@@ -88,7 +89,7 @@ class EvalSet:
             raise InputError(f"--split {split!r}: expected one of {', '.join(SPLITS)}")
         if count < 1:
             raise InputError(f"--pairs {count}: expected a positive number of pairs")
-        if not 0.0 <= frames[0] < frames[1] <= 1.0:
+        if not is_fraction_window(frames):
             raise InputError(f"--frames {frames[0]}:{frames[1]}: expected A:B with 0 <= A < B <= 1")
         index = read_index(root)
         videos = sorted((v for v in index["videos"] if v.get("split") == split), key=lambda v: v["id"])

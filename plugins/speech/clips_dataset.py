@@ -52,7 +52,7 @@ from torch import Tensor
 from emoportraits_core.errors import InputError
 from emoportraits_core.interfaces import Dataset
 from emoportraits_core.io.video_writer import as_rate
-from emoportraits_core.validators import in_range, positive
+from emoportraits_core.validators import fraction_window, in_range, positive
 
 from ..data.format import ARRAYS, videos_of_split
 from ..data.shard import VideoShard
@@ -96,7 +96,7 @@ class SpeechClipsConfig:
     max_frames: int = attrs.field(default=0, validator=in_range(0, 100_000))
     fps: float = attrs.field(default=25.0, validator=positive)
     size: int = attrs.field(default=0, validator=in_range(0, 4096))
-    frames_window: tuple[float, float] = attrs.field(default=(0.0, 1.0), validator=in_range(0.0, 1.0))
+    frames_window: tuple[float, float] = attrs.field(default=(0.0, 1.0), validator=fraction_window)
 
     @max_frames.validator
     def _check_max(self, _attribute: attrs.Attribute, value: int) -> None:
@@ -107,11 +107,6 @@ class SpeechClipsConfig:
     def longest(self) -> int:
         """The longest clip (``max_frames`` or ``frames``)."""
         return max(self.frames, self.max_frames)
-
-    @frames_window.validator
-    def _check_window(self, _attribute: attrs.Attribute, value: tuple[float, float]) -> None:
-        if len(value) != 2 or not value[0] < value[1]:
-            raise ValueError(f"'frames_window' must be [a, b] with 0 <= a < b <= 1, got {list(value)}")
 
 
 @attrs.frozen(eq=False)
