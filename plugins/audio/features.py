@@ -29,7 +29,7 @@ from emoportraits_core.validators import positive
 from .align import align_to_fps, frames_for
 from .whisper import WhisperAudioEncoder, tiny_whisper_config
 
-__all__ = ["WhisperFeatures", "WhisperFeaturesConfig", "load_whisper"]
+__all__ = ["WhisperFeatures", "WhisperFeaturesConfig", "load_frozen_whisper", "load_whisper"]
 
 _warned: list[bool] = []
 
@@ -57,6 +57,27 @@ def load_whisper(path: str, random: Literal["tiny", "test"] = "tiny") -> Whisper
     return WhisperAudioEncoder.from_config(WhisperConfig())  # whisper-tiny's geometry
 
 
+def load_frozen_whisper(
+    path: str, random: Literal["tiny", "test"], audio_dim: int, what: str
+) -> WhisperAudioEncoder:
+    """:func:`load_whisper`, checked to give ``audio_dim`` channels, frozen into non-persistent
+    buffers (no optimizer sees it, no checkpoint holds it). ``what`` names the user in messages.
+
+    Raises:
+        ConfigError: the model gives another number of channels.
+    """
+    from emoportraits_plugins.lossnets._frozen import freeze
+
+    encoder = load_whisper(path, random)
+    if encoder.hidden_size != audio_dim:
+        where = path or f"the random '{random}' Whisper"
+        raise ConfigError(
+            f"{what}: {where} gives {encoder.hidden_size} channels, but audio_dim = {audio_dim} (the width "
+            "the networks reading it take); use the Whisper size they were trained with, or set audio_dim"
+        )
+    return freeze(encoder)
+
+
 @attrs.frozen
 class WhisperFeaturesConfig:
     """``whisper``: a local Whisper directory ("" = random, see ``random``); ``fps``: frames per second
@@ -79,16 +100,9 @@ class WhisperFeatures(Component):
 
     def __init__(self, config: WhisperFeaturesConfig) -> None:
         super().__init__(config)
-        from emoportraits_plugins.lossnets._frozen import freeze
-
-        encoder = load_whisper(config.whisper, config.random)
-        if encoder.hidden_size != config.audio_dim:
-            where = config.whisper or f"the random '{config.random}' Whisper"
-            raise ConfigError(
-                f"whisper_features: {where} gives {encoder.hidden_size} channels, the config says "
-                f"audio_dim = {config.audio_dim}; set audio_dim to match (and the networks reading it)"
-            )
-        self.encoder = freeze(encoder)
+        self.encoder = load_frozen_whisper(
+            config.whisper, config.random, config.audio_dim, "whisper_features"
+        )
 
     def train(self, mode: bool = True) -> WhisperFeatures:
         """Ignore ``mode``: Whisper is frozen."""

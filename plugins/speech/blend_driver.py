@@ -25,8 +25,9 @@ from emoportraits_core.io.image import is_image_file
 from emoportraits_core.validators import positive
 
 from ..audio import iter_audio
+from ..audio.features import load_frozen_whisper
 from ..drivers.video import VideoDriver, VideoDriverConfig
-from .driver import load_frozen_whisper, whisper_rows, write_test_wav
+from .driver import whisper_rows, write_test_wav
 
 __all__ = ["BlendDriver", "BlendDriverConfig"]
 

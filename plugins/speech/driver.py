@@ -39,18 +39,17 @@ from torch import Tensor
 
 from emoportraits_core import PortSpec
 from emoportraits_core.checkpoint import load_into, read_checkpoint, split_by_component
-from emoportraits_core.errors import ConfigError, InputError
+from emoportraits_core.errors import InputError
 from emoportraits_core.interfaces import Driver, StreamInfo
 from emoportraits_core.validators import in_range, positive
 
 from ..audio import WhisperStream, frames_for, iter_audio
-from ..audio.features import load_whisper
+from ..audio.features import load_frozen_whisper
 
 __all__ = [
     "AUDIO_SUFFIXES",
     "SpeechDriver",
     "SpeechDriverConfig",
-    "load_frozen_whisper",
     "whisper_rows",
     "write_test_wav",
 ]
@@ -238,26 +237,6 @@ def whisper_rows(encoder: torch.nn.Module, chunks: Iterable[Tensor], fps: float)
         rows = stream.flush()
         if len(rows):
             yield rows
-
-
-def load_frozen_whisper(
-    path: str, random: Literal["tiny", "test"], audio_dim: int, what: str
-) -> torch.nn.Module:
-    """:func:`load_whisper`, checked to give ``audio_dim`` channels, frozen into buffers.
-
-    Raises:
-        ConfigError: the model gives another number of channels.
-    """
-    from ..lossnets._frozen import freeze
-
-    encoder = load_whisper(path, random)
-    if encoder.hidden_size != audio_dim:
-        where = path or f"the random '{random}' Whisper"
-        raise ConfigError(
-            f"{what}: {where} gives {encoder.hidden_size} channels, the pipeline's networks read "
-            f"{audio_dim} (audio_dim); use the Whisper size they were trained with"
-        )
-    return freeze(encoder)
 
 
 class _PoseTrack:

@@ -89,3 +89,11 @@ def test_the_speech_driver_gives_one_row_per_frame_and_a_seeded_motion(registry,
     assert torch.allclose(
         torch.cat([b["pose"] for b in calm.stream(wav, 4)]), pose[:1].expand(51, 9), atol=1e-6
     )
+
+
+def test_a_whisper_of_another_width_is_one_clear_error(registry):
+    from emoportraits_core.errors import ConfigError
+
+    for name in ("speech", "blend"):
+        with pytest.raises(ConfigError, match=rf"{name} driver: .*64 channels, but audio_dim = 384"):
+            registry.create("driver", name, preset="tiny", audio_dim=384)
