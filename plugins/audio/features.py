@@ -15,7 +15,6 @@ eval mode without gradients. With ``whisper = ""`` it is a seeded random model (
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import attrs
@@ -31,8 +30,6 @@ from .whisper import WhisperAudioEncoder, tiny_whisper_config
 
 __all__ = ["WhisperFeatures", "WhisperFeaturesConfig", "load_frozen_whisper", "load_whisper"]
 
-_warned: list[bool] = []
-
 
 def load_whisper(path: str, random: Literal["tiny", "test"] = "tiny") -> WhisperAudioEncoder:
     """The Whisper encoder of directory ``path`` or, with ``path == ""``, a seeded random one of the
@@ -43,13 +40,13 @@ def load_whisper(path: str, random: Literal["tiny", "test"] = "tiny") -> Whisper
     """
     if path:
         return WhisperAudioEncoder.from_directory(path)
-    if not _warned:
-        _warned.append(True)
-        warnings.warn(
-            "Whisper: no model directory given (--whisper DIR), using a random encoder (only for tests "
-            "and smoke runs)",
-            stacklevel=2,
-        )
+    from emoportraits_plugins.lossnets._frozen import warn_once
+
+    warn_once(
+        "Whisper",
+        "Whisper: no model directory given (--whisper DIR), using a random encoder (only for tests "
+        "and smoke runs)",
+    )
     if random == "test":
         return WhisperAudioEncoder.from_config(tiny_whisper_config())
     from transformers import WhisperConfig

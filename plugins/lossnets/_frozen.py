@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from .weights import KeyMap, load_published
 
-__all__ = ["RANDOM_SEED", "FrozenNet", "freeze"]
+__all__ = ["RANDOM_SEED", "FrozenNet", "freeze", "warn_once"]
 
 #: seed of the random weights used when no file is given.
 RANDOM_SEED = 0
@@ -51,6 +51,14 @@ class _FrozenBatchNorm(nn.Module):
         return F.batch_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
         )
+
+
+def warn_once(key: str, message: str, *, stacklevel: int = 2) -> None:
+    """``warnings.warn(message, stacklevel=...)`` (as if called where this is called) the first time
+    ``key`` comes in this process: the one-time notes that a network runs with random weights."""
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, stacklevel=stacklevel + 1)
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -114,13 +122,12 @@ class FrozenNet(nn.Module):
             load_published(net, weights, net.key_map(), cls.description)
         else:
             _random_init(net, RANDOM_SEED)
-            if cls.__name__ not in _warned:
-                _warned.add(cls.__name__)
-                warnings.warn(
-                    f"{cls.description}: no weights file configured, using random weights (only for "
-                    "tests and smoke runs; set the loss's 'weights' to the published file)",
-                    stacklevel=3,
-                )
+            warn_once(
+                cls.__name__,
+                f"{cls.description}: no weights file configured, using random weights (only for "
+                "tests and smoke runs; set the loss's 'weights' to the published file)",
+                stacklevel=3,
+            )
         return freeze(net)
 
     def train(self, mode: bool = True) -> Self:

@@ -17,7 +17,6 @@ the classes.
 from __future__ import annotations
 
 import contextlib
-import warnings
 
 import attrs
 import torch
@@ -30,11 +29,9 @@ from emoportraits_core.validators import positive
 
 from ..face.bisenet import CLASS_NAMES, BiSeNet
 from ..face.masks import load_bisenet
-from ..lossnets._frozen import RANDOM_SEED, _random_init, freeze
+from ..lossnets._frozen import RANDOM_SEED, _random_init, freeze, warn_once
 
 __all__ = ["FaceParser", "FaceParserConfig"]
-
-_warned: list[bool] = []
 
 
 @attrs.frozen
@@ -63,13 +60,11 @@ class FaceParser(Component):
         else:
             net = BiSeNet(len(CLASS_NAMES))
             _random_init(net, RANDOM_SEED)
-            if not _warned:
-                _warned.append(True)
-                warnings.warn(
-                    "BiSeNet face parser: no weights file configured, using random weights (only for "
-                    "tests and smoke runs; set the face_parser's 'weights' to 79999_iter.pth)",
-                    stacklevel=2,
-                )
+            warn_once(
+                "BiSeNet",
+                "BiSeNet face parser: no weights file configured, using random weights (only for "
+                "tests and smoke runs; set the face_parser's 'weights' to 79999_iter.pth)",
+            )
         self.net = freeze(net)
 
     def train(self, mode: bool = True) -> FaceParser:

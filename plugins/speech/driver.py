@@ -28,7 +28,6 @@ Whisper window and one pose window at a time.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +44,7 @@ from emoportraits_core.validators import in_range, positive
 
 from ..audio import WhisperStream, frames_for, iter_audio
 from ..audio.features import load_frozen_whisper
+from ..lossnets._frozen import warn_once
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -58,7 +58,6 @@ __all__ = [
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".wma"})
 
 _CHUNK_SECONDS = 2.0
-_warned: list[bool] = []
 
 
 @attrs.frozen
@@ -115,13 +114,12 @@ class SpeechDriver(Driver):
         cls, config_cls, presets = NETWORKS["audio_pose_generator"]
         c = self.config
         if not c.pose_weights:
-            if not _warned:
-                _warned.append(True)
-                warnings.warn(
-                    "speech driver: no pose generator weights (--pose-checkpoint), using a random generator "
-                    "(only for tests and smoke runs)",
-                    stacklevel=3,
-                )
+            warn_once(
+                "pose generator",
+                "speech driver: no pose generator weights (--pose-checkpoint), using a random generator "
+                "(only for tests and smoke runs)",
+                stacklevel=3,
+            )
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(c.seed)
                 return cls(config_cls(**{**presets[c.pose_preset], "audio_dim": c.audio_dim})).eval()

@@ -9,7 +9,6 @@ node.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import attrs
@@ -20,13 +19,13 @@ from emoportraits_core import ConfigError, InputError, PortSpec
 from emoportraits_core.interfaces import Loss
 from emoportraits_core.validators import positive
 
+from ..lossnets._frozen import warn_once
 from .mouth_pca import MouthPCA
 
 __all__ = ["MouthPCALoss", "MouthPCALossConfig"]
 
 #: seed of the random basis used when no PCA file is configured (tests only).
 RANDOM_SEED = 0
-_warned: set[str] = set()
 
 
 @attrs.frozen
@@ -62,13 +61,12 @@ def mouth_basis(pca: str | None, n: int, dim: int, what: str) -> Tensor:
     if pca is None or pca == "":
         if n > dim:
             raise ConfigError(f"{what}: n = {n} exceeds dim = {dim}")
-        if "random" not in _warned:
-            _warned.add("random")
-            warnings.warn(
-                f"{what}: no mouth PCA file configured, using a random orthonormal basis (only for tests "
-                "and smoke runs; set its 'pca' to a file of `emoportraits fit-mouth-pca`)",
-                stacklevel=3,
-            )
+        warn_once(
+            "mouth PCA",
+            f"{what}: no PCA file configured, using a random orthonormal basis as the mouth axes (only for tests "
+            "and smoke runs; set its 'pca' to a file of `emoportraits fit-mouth-pca`)",
+            stacklevel=3,
+        )
         return _random_basis(n, dim)
     try:
         fitted = MouthPCA.load(pca)

@@ -13,7 +13,7 @@ from emoportraits_plugins.audio_pose.pose import IDENTITY_POSE, relative_to_firs
 from emoportraits_plugins.speech.driver import write_test_wav
 
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:Whisper. no model directory", "ignore:speech driver. no pose", "ignore:.*no mouth PCA file"
+    "ignore:Whisper. no model directory", "ignore:speech driver. no pose", "ignore:.*no PCA file configured"
 )
 
 test_speech_driver = conformance_tests("driver", "speech", preset="tiny", registry="registry")
