@@ -39,6 +39,7 @@ from torch import Tensor
 from emoportraits_core import PortSpec
 from emoportraits_core.checkpoint import load_into, read_checkpoint, split_by_component
 from emoportraits_core.errors import InputError
+from emoportraits_core.geometry import matrix_to_rotation_6d
 from emoportraits_core.interfaces import Driver, StreamInfo
 from emoportraits_core.validators import in_range, positive
 
@@ -252,7 +253,7 @@ class _PoseTrack:
         self.done = 0
 
     def __call__(self, rows: Tensor) -> Tensor:
-        from ..audio_pose.pose import pose_scale, relative_to_first, to_absolute
+        from ..audio_pose.pose import pose_scale, to_absolute
 
         n, c = len(rows), self.config
         if c.pose == "still":
@@ -264,8 +265,7 @@ class _PoseTrack:
                 rel = self.driver.generator.generate(rows[None].float(), generator=self.noise)[0].cpu()
             r, t = to_absolute(rel, self.last_r, self.last_t)  # continue from the block before
             self.last_r, self.last_t = r[-1], t[-1]
-            origin_r, origin_t = torch.eye(3)[None], torch.zeros(1, 3)
-            poses = relative_to_first(torch.cat([origin_r, r]), torch.cat([origin_t, t]))[1:]
+            poses = torch.cat([matrix_to_rotation_6d(r), t], dim=-1)  # relative to the stream's frame 0
         self.done += n
         return pose_scale(poses, c.pose_scale) if c.pose_scale < 1.0 else poses
 
