@@ -21,7 +21,9 @@ therefore no single-grid ``deformation()`` (the optional method of the warper co
 Conventions (as the release): identity grids are ``linspace(-1, 1)`` coordinates
 (``identity_grid(..., align_corners=True)``) while every warp samples with
 ``grid_sample(align_corners=False)`` (:func:`~emoportraits_core.geometry.warp_volume`); the
-trilinear resizes use ``align_corners=False`` (checked against the parity reference).
+trilinear resizes use ``align_corners=False`` (checked against the parity reference). So a zero
+deformation is not an identity: each sampling scales by ``N / (N - 1)`` per axis. Models trained
+from scratch may opt out (``exact_identity``) and start from the identity warp (``identity_init``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,18 @@ class WarpGeneratorConfig:
         block_sizes: (D, H, W) each block's input is trilinearly resized to.
         depth_pool: average-pool factor over depth after the blocks (2).
         num_groups: group-norm groups (32).
+        identity_init: zero the head conv at construction, so that the learned warp starts as the
+            identity and training moves it from there (False: PyTorch's default init, a random
+            smooth warp of about 0.25 grid units at step 0; the release re-initialises every conv
+            with Kaiming normal, likewise random). For short runs from scratch; loaded weights
+            replace it either way.
+        exact_identity: build the identity grid at the voxel centres (``align_corners=False``, the
+            sampling's own convention), so that a zero deformation and the identity pose reproduce
+            the volume exactly. False (the release): ``linspace(-1, 1)`` grids sampled with
+            ``align_corners=False``, so every warp also scales the volume by ``N / (N - 1)`` per axis
+            and blurs it; the released weights expect it (4 warps at 64^2 x 16: 6 % in-plane, 29 % in
+            depth), and it grows as volumes shrink (70 % at 8 voxels), which small models trained from
+            scratch must first learn to undo.
     """
 
     direction: Literal["to_canonical", "from_canonical"] = "to_canonical"
@@ -86,6 +100,8 @@ class WarpGeneratorConfig:
     block_sizes: tuple[Size3, ...] = ((8, 8, 8), (16, 16, 16), (32, 32, 32), (32, 64, 64))
     depth_pool: int = attrs.field(default=2, validator=positive)
     num_groups: int = attrs.field(default=32, validator=positive)
+    identity_init: bool = False
+    exact_identity: bool = False
 
     def __attrs_post_init__(self) -> None:
         if len(self.block_channels) != len(self.block_sizes) or not self.block_channels:
@@ -129,7 +145,10 @@ class WarpGenerator(Warper):
         self.projector = LowRankProjector(norm_channels, c.embed_channels, c.embed_size**2)
         self.pre_head_norm = nn.GroupNorm(c.num_groups, chans[-1], eps=1e-5)
         self.head = nn.Conv3d(chans[-1], 3, 3, padding=1, bias=True)
-        grid = identity_grid(c.volume_depth, c.volume_size, c.volume_size, align_corners=True)
+        if c.identity_init:
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+        grid = identity_grid(c.volume_depth, c.volume_size, c.volume_size, align_corners=not c.exact_identity)
         self.register_buffer("identity_grid", grid, persistent=False)  # (D, H, W, 3)
 
     # -- ports ------------------------------------------------------------------------------------

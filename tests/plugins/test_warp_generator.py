@@ -157,6 +157,43 @@ def test_zero_deformation_is_the_rigid_warp_alone():
     torch.testing.assert_close(out, warp_volume(rigid_only, warper.identity_grid))
 
 
+def test_the_release_grid_scales_the_volume_and_exact_identity_does_not():
+    """The release's linspace identity grid, sampled with align_corners=False, is no identity: a warp
+    with zero delta and identity pose moves every voxel off its place. exact_identity puts the grid at
+    the voxel centres, and the same warp returns the volume."""
+    inputs = _warper().example_inputs(2, generator=torch.Generator().manual_seed(6))
+    motion = Motion.from_euler(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 16), torch.ones(2, 3))
+    outs = {}
+    for exact in (False, True):
+        warper = (
+            _registry()
+            .create("warper", "emoportraits_warp_generator", preset="tiny", exact_identity=exact)
+            .eval()
+        )
+        _zero_deformation(warper)
+        with torch.no_grad():
+            outs[exact] = warper(inputs["volume"], inputs["embedding"], motion)
+    torch.testing.assert_close(outs[True], inputs["volume"])
+    assert (outs[False] - inputs["volume"]).abs().mean() > 0.1 * inputs["volume"].abs().mean()
+
+
+@pytest.mark.parametrize("direction", ["to_canonical", "from_canonical"])
+def test_identity_init_starts_from_the_identity_warp_and_learns(direction):
+    """identity_init: delta is exactly 0 for any embedding at construction, and the head still gets
+    gradients (it is zero, not frozen); the default init warps by a random field."""
+    registry = _registry()
+    warper = registry.create(
+        "warper", "emoportraits_warp_generator", preset="tiny", direction=direction, identity_init=True
+    )
+    embedding = warper.example_inputs(2, generator=torch.Generator().manual_seed(7))["embedding"]
+    delta, _ = warper.learned_deformation(embedding)
+    assert torch.equal(delta, torch.zeros_like(delta))
+    (delta * torch.randn_like(delta)).sum().backward()
+    assert warper.head.weight.grad is not None and warper.head.weight.grad.abs().sum() > 0
+    default, _ = _warper(direction).learned_deformation(embedding)
+    assert default.abs().mean() > 0.01
+
+
 @pytest.mark.parametrize("direction", ["to_canonical", "from_canonical"])
 def test_batch1_volume_broadcasts(direction):
     """One source volume, a batch of embeddings and motions: same as the volume copied per item."""
