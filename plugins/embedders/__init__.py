@@ -19,5 +19,5 @@ def register(registry: Registry) -> None:
         "emoportraits_warp_embedder",
         WarpEmbedder,
         config=WarpEmbedderConfig,
-        presets={"release": {}, "tiny": _TINY_EMBEDDER},
+        presets={"release": {}, "tiny": _TINY_EMBEDDER, "small": _TINY_EMBEDDER},
     )

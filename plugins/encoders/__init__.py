@@ -24,6 +24,40 @@ __all__ = [
 TINY_BACKBONE = {"preset": "tiny"}
 
 
+_TINY_IDENTITY = {
+    "image_size": 64,
+    "input_size": 64,
+    "backbone_config": TINY_BACKBONE,
+    "descriptor_channels": 16,
+    "descriptor_size": 2,
+}
+_TINY_MOTION = {
+    "image_size": 64,
+    "pose_input_size": 32,
+    "pose_layers": (1, 1, 1, 1),
+    "pose_widths": (8, 8, 16, 16),
+    "pose_stem_channels": 8,
+    "align_size": 64,
+    "expression_backbone_config": TINY_BACKBONE,
+    "expression_channels": 8,
+    "expression_pool_size": 2,
+    "expression_dim": 16,
+}
+_TINY_APPEARANCE = {
+    "image_size": 64,
+    "stem_channels": 8,
+    "down_channels": (8, 16, 16),
+    "volume_channels": 8,
+    "volume_depth": 4,
+    "num_groups": 4,
+}
+#: ``small``: the 64 x 64 networks of ``tiny``; the appearance encoder down-samples once, to the
+#: 32 x 32 volumes of the volume, warper and renderer ``small`` presets (for training on a CPU).
+_SMALL_IDENTITY = _TINY_IDENTITY
+_SMALL_MOTION = _TINY_MOTION
+_SMALL_APPEARANCE = {**_TINY_APPEARANCE, "stem_channels": 16, "down_channels": (32,)}
+
+
 def register(registry: Registry) -> None:
     """Register the encoders (kind ``encoder``)."""
     registry.register(
@@ -33,13 +67,8 @@ def register(registry: Registry) -> None:
         config=IdentityEncoderConfig,
         presets={
             "release": {},
-            "tiny": {
-                "image_size": 64,
-                "input_size": 64,
-                "backbone_config": TINY_BACKBONE,
-                "descriptor_channels": 16,
-                "descriptor_size": 2,
-            },
+            "tiny": _TINY_IDENTITY,
+            "small": _SMALL_IDENTITY,
         },
     )
     registry.register(
@@ -49,18 +78,8 @@ def register(registry: Registry) -> None:
         config=MotionEncoderConfig,
         presets={
             "release": {},
-            "tiny": {
-                "image_size": 64,
-                "pose_input_size": 32,
-                "pose_layers": (1, 1, 1, 1),
-                "pose_widths": (8, 8, 16, 16),
-                "pose_stem_channels": 8,
-                "align_size": 64,
-                "expression_backbone_config": TINY_BACKBONE,
-                "expression_channels": 8,
-                "expression_pool_size": 2,
-                "expression_dim": 16,
-            },
+            "tiny": _TINY_MOTION,
+            "small": _SMALL_MOTION,
         },
     )
     registry.register(
@@ -70,13 +89,7 @@ def register(registry: Registry) -> None:
         config=AppearanceEncoderConfig,
         presets={
             "release": {},
-            "tiny": {
-                "image_size": 64,
-                "stem_channels": 8,
-                "down_channels": (8, 16, 16),
-                "volume_channels": 8,
-                "volume_depth": 4,
-                "num_groups": 4,
-            },
+            "tiny": _TINY_APPEARANCE,
+            "small": _SMALL_APPEARANCE,
         },
     )

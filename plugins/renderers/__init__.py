@@ -18,6 +18,16 @@ _TINY_RENDERER = {
 }
 
 
+#: ``small``: a 32 x 32 volume decoded to 64 x 64 (one up-sampling stage).
+_SMALL_RENDERER = {
+    **_TINY_RENDERER,
+    "volume_size": 32,
+    "channels": 32,
+    "num_blocks": 2,
+    "decoder_channels": (16,),
+}
+
+
 def register(registry: Registry) -> None:
     """Register ``renderer/emoportraits_renderer``."""
     registry.register(
@@ -25,5 +35,5 @@ def register(registry: Registry) -> None:
         "emoportraits_renderer",
         VolumeRenderer,
         config=VolumeRendererConfig,
-        presets={"release": {}, "tiny": _TINY_RENDERER},
+        presets={"release": {}, "tiny": _TINY_RENDERER, "small": _SMALL_RENDERER},
     )

@@ -22,6 +22,17 @@ _TINY_WARPER = {
 }
 
 
+#: ``small``: 32 x 32 volumes for 64 x 64 images, trained from scratch on a CPU, so the identity grid
+#: is exact and the learned warp starts as the identity (:class:`WarpGeneratorConfig`).
+_SMALL_WARPER = {
+    **_TINY_WARPER,
+    "volume_size": 32,
+    "block_sizes": ((4, 8, 8), (8, 16, 16), (8, 32, 32), (8, 32, 32)),
+    "identity_init": True,
+    "exact_identity": True,
+}
+
+
 def register(registry: Registry) -> None:
     """Register ``warper/emoportraits_warp_generator``."""
     registry.register(
@@ -29,5 +40,5 @@ def register(registry: Registry) -> None:
         "emoportraits_warp_generator",
         WarpGenerator,
         config=WarpGeneratorConfig,
-        presets={"release": {}, "tiny": _TINY_WARPER},
+        presets={"release": {}, "tiny": _TINY_WARPER, "small": _SMALL_WARPER},
     )
