@@ -51,10 +51,8 @@ _TINY_APPEARANCE = {
     "volume_depth": 4,
     "num_groups": 4,
 }
-#: ``small``: the 64 x 64 networks of ``tiny``; the appearance encoder down-samples once, to the
-#: 32 x 32 volumes of the volume, warper and renderer ``small`` presets (for training on a CPU).
-_SMALL_IDENTITY = _TINY_IDENTITY
-_SMALL_MOTION = _TINY_MOTION
+#: ``small`` (for training on a CPU): the identity and motion encoders as ``tiny``; the appearance
+#: encoder down-samples once, to the 32 x 32 volumes of the volume, warper and renderer ``small`` presets.
 _SMALL_APPEARANCE = {**_TINY_APPEARANCE, "stem_channels": 16, "down_channels": (32,)}
 
 
@@ -68,7 +66,7 @@ def register(registry: Registry) -> None:
         presets={
             "release": {},
             "tiny": _TINY_IDENTITY,
-            "small": _SMALL_IDENTITY,
+            "small": _TINY_IDENTITY,
         },
     )
     registry.register(
@@ -79,7 +77,7 @@ def register(registry: Registry) -> None:
         presets={
             "release": {},
             "tiny": _TINY_MOTION,
-            "small": _SMALL_MOTION,
+            "small": _TINY_MOTION,
         },
     )
     registry.register(
